@@ -3,8 +3,18 @@
  * reads and writes them.
  */
 
-/** Status table: one item per requestId (and idempotency records under the same key space). */
-export const STATUS_TABLE_KEY = { partitionKey: 'requestId' } as const;
+/**
+ * Status table: for each requestId, up to two items, told apart by the sort key `kind`:
+ * - `accepted`: written by the gateway before its 202, in batches (BatchWriteItem cannot carry a condition);
+ * - `outcome`: written by the consumer with `attribute_not_exists`, so the first outcome wins.
+ * Two items make "states only move forward" structural: a late or retried acceptance write can never
+ * overwrite an outcome, whatever order the writes land in. A read queries both and the outcome wins.
+ */
+export const STATUS_TABLE_KEY = { partitionKey: 'requestId', sortKey: 'kind' } as const;
+
+/** Values of the status table's sort key. */
+export const STATUS_KIND = { accepted: 'accepted', outcome: 'outcome' } as const;
+export type StatusKind = (typeof STATUS_KIND)[keyof typeof STATUS_KIND];
 
 /** Resources table of the consumer stub: one item per resource. */
 export const RESOURCES_TABLE_KEY = { partitionKey: 'pk', sortKey: 'resourceId' } as const;

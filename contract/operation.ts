@@ -41,6 +41,8 @@ const base = {
   requestId: RequestIdSchema,
   /** The caller's `sub`, for audit and status ownership (additive to the seed's format). */
   sub: v.optional(v.string()),
+  /** The accepting HTTP request's correlation id (`X-Request-ID`), for tracing across logs (additive). */
+  correlationId: v.optional(v.pipe(v.string(), v.maxLength(128))),
   /** Names of `data` fields whose values are ciphertexts (field encryption, additive). */
   encryptedFields: v.optional(v.array(v.string())),
 };

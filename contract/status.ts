@@ -1,8 +1,9 @@
 import type { OperationName } from './operation';
 
 /**
- * The status table: one item per requestId, written by the gateway (`processing`) and the consumer
- * (`completed` | `failed`). States only move forward.
+ * The status of an operation, kept in the status table: the gateway writes an `accepted` item (`processing`),
+ * the consumer an `outcome` item (`completed` | `failed`); see common/tables.ts. States only move forward:
+ * a read returns the outcome when there is one.
  */
 
 export type OperationStatus = 'processing' | 'completed' | 'failed';
@@ -17,9 +18,12 @@ export interface OperationError {
   message: string;
 }
 
-/** An item of the status table. */
+/** An item of the status table (both kinds carry every field, so either alone answers a read). */
 export interface StatusItem {
   requestId: string;
+  kind: 'accepted' | 'outcome';
+  /** Correlation id of the HTTP request that accepted the operation. */
+  correlationId?: string;
   status: OperationStatus;
   sub?: string;
   operation: OperationName;

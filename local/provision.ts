@@ -53,8 +53,14 @@ export async function ensureTables(
   await ensureTable(dynamo, {
     TableName: names.statusTable,
     BillingMode: 'PAY_PER_REQUEST',
-    AttributeDefinitions: [{ AttributeName: STATUS_TABLE_KEY.partitionKey, AttributeType: 'S' }],
-    KeySchema: [{ AttributeName: STATUS_TABLE_KEY.partitionKey, KeyType: 'HASH' }],
+    AttributeDefinitions: [
+      { AttributeName: STATUS_TABLE_KEY.partitionKey, AttributeType: 'S' },
+      { AttributeName: STATUS_TABLE_KEY.sortKey, AttributeType: 'S' },
+    ],
+    KeySchema: [
+      { AttributeName: STATUS_TABLE_KEY.partitionKey, KeyType: 'HASH' },
+      { AttributeName: STATUS_TABLE_KEY.sortKey, KeyType: 'RANGE' },
+    ],
   });
   if (names.resourcesTable) {
     await ensureTable(dynamo, {
