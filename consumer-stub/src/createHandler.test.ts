@@ -1,0 +1,424 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { KinesisStreamRecord } from 'aws-lambda';
+import { randomUUID } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createDynamoClient } from '../../common/awsClients';
+import { resourcesPartition, STATUS_KIND } from '../../common/tables';
+import type { ResourceOperation } from '../../contract/operation';
+import { startEmulators, type Emulators } from '../../local/emulators';
+import { ensureTables } from '../../local/provision';
+import { kinesisEvent, kinesisRecord, operationRecord, operations } from '../test/factories';
+import { createHandler, type ConsumerHandler } from './createHandler';
+import { OperationFailedError } from './errors';
+import { ResourceStore } from './ResourceStore';
+import { StatusRecorder } from './StatusRecorder';
+
+const STATUS = 'status-test';
+const RESOURCES = 'resources-test';
+
+let emulators: Emulators;
+let dynamo: DynamoDBDocumentClient;
+let stdout: string[];
+
+beforeAll(async () => {
+  emulators = await startEmulators();
+  dynamo = createDynamoClient({ region: 'us-east-1', endpoint: emulators.dynamoEndpoint });
+  // The document client sends table commands unchanged through the same stack.
+  await ensureTables(dynamo as unknown as DynamoDBClient, { statusTable: STATUS, resourcesTable: RESOURCES });
+});
+afterAll(async () => {
+  dynamo.destroy();
+  await emulators.close();
+});
+beforeEach(() => {
+  // Logger and Metrics write JSON lines to stdout and stderr; keep them for assertions, out of the test output.
+  stdout = [];
+  for (const stream of [process.stdout, process.stderr]) {
+    vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      stdout.push(...String(chunk).split('\n').filter(Boolean));
+      return true;
+    });
+  }
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+/** A fault an emulator cannot produce: fails the commands `fault` picks, passes the rest through. */
+function faulty(inner: DynamoDBDocumentClient, fault: (command: object) => Error | undefined): DynamoDBDocumentClient {
+  return { send: (command: object) => { const e = fault(command); return e ? Promise.reject(e) : inner.send(command as never); } } as unknown as DynamoDBDocumentClient;
+}
+
+function throttling(): Error {
+  return Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $fault: 'client' });
+}
+
+function build(o: { client?: DynamoDBDocumentClient; decryptFields?: (op: ResourceOperation) => Promise<ResourceOperation>; logLevel?: 'DEBUG' | 'SILENT' } = {}): ConsumerHandler {
+  const client = o.client ?? dynamo;
+  return createHandler({
+    store: new ResourceStore({ client, tableName: RESOURCES }),
+    status: new StatusRecorder({ client, tableName: STATUS }),
+    logger: new Logger({ serviceName: 'consumer', logLevel: o.logLevel ?? 'SILENT' }),
+    metrics: new Metrics({ namespace: 'ResourceGateway', serviceName: 'consumer' }),
+    ...(o.decryptFields ? { decryptFields: o.decryptFields } : {}),
+  });
+}
+
+/** A fresh business per test, so tests share the tables without seeing each other. */
+function scope() {
+  return { businessId: `b-${randomUUID().slice(0, 8)}`, locationId: 'loc-1', resourceType: 'appointment' };
+}
+
+async function outcome(requestId: string) {
+  const out = await dynamo.send(new GetCommand({ TableName: STATUS, Key: { requestId, kind: STATUS_KIND.outcome } }));
+  return out.Item;
+}
+
+async function resource(s: ReturnType<typeof scope>, resourceId: string) {
+  const out = await dynamo.send(
+    new GetCommand({ TableName: RESOURCES, Key: { pk: resourcesPartition(s.businessId, s.locationId, s.resourceType), resourceId } }),
+  );
+  return out.Item;
+}
+
+async function forgetOutcome(requestId: string) {
+  await dynamo.send(new DeleteCommand({ TableName: STATUS, Key: { requestId, kind: STATUS_KIND.outcome } }));
+}
+
+/** Every value each metric took in the captured EMF lines. */
+function emfMetrics(): Record<string, number[]> {
+  const totals: Record<string, number[]> = {};
+  for (const line of stdout) {
+    if (!line.includes('"_aws"')) continue;
+    const emf = JSON.parse(line) as Record<string, unknown> & { _aws: { CloudWatchMetrics: { Metrics: { Name: string }[] }[] } };
+    for (const { Name } of emf._aws.CloudWatchMetrics[0]!.Metrics) {
+      const value = emf[Name] as number | number[];
+      (totals[Name] ??= []).push(...(Array.isArray(value) ? value : [value]));
+    }
+  }
+  return totals;
+}
+
+describe('applying operations', () => {
+  it('create stores the data and completes with the resource as result', async () => {
+    const s = scope();
+    const op = operations(s, { sub: 'user-1' }).create('r1', { patientName: 'Ann', slot: 3 });
+    const res = await build()(kinesisEvent(operationRecord(op)));
+    expect(res).toEqual({ batchItemFailures: [] });
+    expect((await resource(s, 'r1'))?.data).toEqual({ patientName: 'Ann', slot: 3 });
+    expect(await outcome(op.requestId)).toMatchObject({
+      requestId: op.requestId,
+      kind: 'outcome',
+      status: 'completed',
+      result: { id: 'r1', patientName: 'Ann', slot: 3 },
+      operation: 'create',
+      ...s,
+      resourceId: 'r1',
+      sub: 'user-1',
+      acceptedAt: op.timestamp,
+    });
+  });
+
+  it('update replaces the data', async () => {
+    const s = scope();
+    const ops = operations(s);
+    const up = ops.update('r1', { b: 2 });
+    await build()(kinesisEvent(operationRecord(ops.create('r1', { a: 1 })), operationRecord(up)));
+    expect((await resource(s, 'r1'))?.data).toEqual({ b: 2 });
+    expect(await outcome(up.requestId)).toMatchObject({ status: 'completed', result: { id: 'r1', b: 2 } });
+  });
+
+  it('patch merges top-level fields into the data', async () => {
+    const s = scope();
+    const ops = operations(s);
+    const p = ops.patch('r1', { b: 3, c: { x: 1 } });
+    await build()(kinesisEvent(operationRecord(ops.create('r1', { a: 1, b: 2 })), operationRecord(p)));
+    expect((await resource(s, 'r1'))?.data).toEqual({ a: 1, b: 3, c: { x: 1 } });
+    expect(await outcome(p.requestId)).toMatchObject({ status: 'completed', result: { id: 'r1', a: 1, b: 3, c: { x: 1 } } });
+  });
+
+  it('delete removes the resource from lists and completes without a result', async () => {
+    const s = scope();
+    const ops = operations(s);
+    const del = ops.delete('r1');
+    const list = ops.list();
+    await build()(kinesisEvent(operationRecord(ops.create('r1', { a: 1 })), operationRecord(del), operationRecord(list)));
+    expect(await outcome(del.requestId)).toMatchObject({ status: 'completed' });
+    expect((await outcome(del.requestId))?.result).toBeUndefined();
+    expect((await outcome(list.requestId))?.result).toEqual({ items: [], page: 1, limit: 20 });
+  });
+
+  it('list returns the page of live resources matching every filter, ordered by id', async () => {
+    const s = scope();
+    const ops = operations(s);
+    const creates = [
+      ops.create('c', { status: 'confirmed', date: '2024-01-01', slot: 3 }),
+      ops.create('a', { status: 'confirmed', date: '2024-01-01', slot: 1 }),
+      ops.create('b', { status: 'pending', date: '2024-01-01' }),
+      ops.create('d', { status: 'confirmed', date: '2024-01-02' }),
+      ops.create('e', { status: 'confirmed', date: '2024-01-01', slot: 5 }),
+    ];
+    const page1 = ops.list(1, 2, { status: 'confirmed', date: '2024-01-01' });
+    const page2 = ops.list(2, 2, { status: 'confirmed', date: '2024-01-01' });
+    const byNumber = ops.list(1, 20, { slot: '3' });
+    await build()(kinesisEvent(...creates.map(operationRecord), operationRecord(page1), operationRecord(page2), operationRecord(byNumber)));
+    expect((await outcome(page1.requestId))?.result).toEqual({
+      items: [
+        { id: 'a', status: 'confirmed', date: '2024-01-01', slot: 1 },
+        { id: 'c', status: 'confirmed', date: '2024-01-01', slot: 3 },
+      ],
+      page: 1,
+      limit: 2,
+    });
+    expect((await outcome(page2.requestId))?.result).toEqual({
+      items: [{ id: 'e', status: 'confirmed', date: '2024-01-01', slot: 5 }],
+      page: 2,
+      limit: 2,
+    });
+    expect((await outcome(byNumber.requestId))?.result).toMatchObject({ items: [{ id: 'c' }] });
+  });
+
+  it('passes each operation through decryptFields before applying it', async () => {
+    const s = scope();
+    const op = operations(s).create('r1', { patientName: 'ciphertext' });
+    const decryptFields = async (o: ResourceOperation) => ({ ...o, data: { patientName: 'Ann' } }) as ResourceOperation;
+    await build({ decryptFields })(kinesisEvent(operationRecord(op)));
+    expect((await resource(s, 'r1'))?.data).toEqual({ patientName: 'Ann' });
+  });
+
+  it('records a decryption refusal as failed and does not retry it', async () => {
+    const s = scope();
+    const op = operations(s).create('r1', { patientName: 'ciphertext' });
+    const decryptFields = async () => {
+      throw new OperationFailedError('DECRYPTION_FAILED', 'cannot decrypt');
+    };
+    const res = await build({ decryptFields })(kinesisEvent(operationRecord(op)));
+    expect(res.batchItemFailures).toEqual([]);
+    expect(await outcome(op.requestId)).toMatchObject({ status: 'failed', error: { code: 'DECRYPTION_FAILED' } });
+    expect(await resource(s, 'r1')).toBeUndefined();
+  });
+});
+
+describe('exactly once in effect', () => {
+  it('a record delivered twice changes the store once and counts a duplicate', async () => {
+    const s = scope();
+    const ops = operations(s);
+    const patch = ops.patch('r1', { n: 2 });
+    const handler = build();
+    await handler(kinesisEvent(operationRecord(ops.create('r1', { n: 1 }))));
+    const record = operationRecord(patch);
+    await handler(kinesisEvent(record));
+    await handler(kinesisEvent(record));
+    const item = await resource(s, 'r1');
+    expect(item?.data).toEqual({ n: 2 });
+    expect(item?.version).toBe(2);
+    expect(emfMetrics().DuplicatesSkipped).toEqual([1]);
+  });
+
+  it.each([
+    ['with its outcome recorded', false],
+    ['after its outcome write was lost', true],
+  ])('a late duplicate create %s does not undo a later patch', async (_name, lost) => {
+    const s = scope();
+    const ops = operations(s);
+    const create = ops.create('r1', { a: 1, b: 1 });
+    const handler = build();
+    await handler(kinesisEvent(operationRecord(create), operationRecord(ops.patch('r1', { b: 2 }))));
+    if (lost) await forgetOutcome(create.requestId);
+    const res = await handler(kinesisEvent(operationRecord(create)));
+    expect(res.batchItemFailures).toEqual([]);
+    expect((await resource(s, 'r1'))?.data).toEqual({ a: 1, b: 2 });
+    expect(await outcome(create.requestId)).toMatchObject({ status: 'completed' });
+  });
+
+  it('a duplicate delete is a no-op, not a NOT_FOUND', async () => {
+    const s = scope();
+    const ops = operations(s);
+    const del = ops.delete('r1');
+    const handler = build();
+    await handler(kinesisEvent(operationRecord(ops.create('r1', { a: 1 })), operationRecord(del)));
+    await forgetOutcome(del.requestId);
+    await handler(kinesisEvent(operationRecord(del)));
+    expect(await outcome(del.requestId)).toMatchObject({ status: 'completed' });
+    expect((await resource(s, 'r1'))?.deleted).toBe(true);
+  });
+
+  it('a late duplicate create after a delete does not resurrect the resource', async () => {
+    const s = scope();
+    const ops = operations(s);
+    const create = ops.create('r1', { a: 1 });
+    const handler = build();
+    await handler(kinesisEvent(operationRecord(create), operationRecord(ops.delete('r1'))));
+    await forgetOutcome(create.requestId);
+    await handler(kinesisEvent(operationRecord(create)));
+    expect((await resource(s, 'r1'))?.deleted).toBe(true);
+  });
+
+  it('a new create after a delete brings the id back', async () => {
+    const s = scope();
+    const ops = operations(s);
+    const again = ops.create('r1', { a: 2 });
+    await build()(kinesisEvent(operationRecord(ops.create('r1', { a: 1 })), operationRecord(ops.delete('r1')), operationRecord(again)));
+    expect(await outcome(again.requestId)).toMatchObject({ status: 'completed', result: { id: 'r1', a: 2 } });
+  });
+});
+
+describe('business failures', () => {
+  it.each([
+    ['patch of a missing resource', (o: ReturnType<typeof operations>) => [o.patch('r1', { a: 1 })], 'NOT_FOUND'],
+    ['update of a missing resource', (o: ReturnType<typeof operations>) => [o.update('r1', { a: 1 })], 'NOT_FOUND'],
+    ['delete of a missing resource', (o: ReturnType<typeof operations>) => [o.delete('r1')], 'NOT_FOUND'],
+    ['patch of a deleted resource', (o: ReturnType<typeof operations>) => [o.create('r1', {}), o.delete('r1'), o.patch('r1', { a: 1 })], 'NOT_FOUND'],
+    ['create of an existing id', (o: ReturnType<typeof operations>) => [o.create('r1', { a: 1 }), o.create('r1', { a: 2 })], 'CONFLICT'],
+  ])('%s is recorded as failed and not retried', async (_name, make, code) => {
+    const s = scope();
+    const ops = make(operations(s));
+    const res = await build()(kinesisEvent(...ops.map(operationRecord)));
+    expect(res.batchItemFailures).toEqual([]);
+    const last = ops.at(-1)!;
+    expect(await outcome(last.requestId)).toMatchObject({ status: 'failed', error: { code } });
+    expect(emfMetrics().RecordsFailed).toEqual([1]);
+    expect(emfMetrics().RecordsProcessed ?? []).toHaveLength(ops.length - 1);
+  });
+
+  it('a conflicting create leaves the existing resource as it was', async () => {
+    const s = scope();
+    const ops = operations(s);
+    await build()(kinesisEvent(operationRecord(ops.create('r1', { a: 1 })), operationRecord(ops.create('r1', { a: 2 }))));
+    expect((await resource(s, 'r1'))?.data).toEqual({ a: 1 });
+  });
+});
+
+describe('poison records', () => {
+  it('a record that is not JSON is skipped, not reported', async () => {
+    const s = scope();
+    const after = operations(s).create('r1', { a: 1 });
+    const res = await build()(kinesisEvent(kinesisRecord('{not json'), operationRecord(after)));
+    expect(res.batchItemFailures).toEqual([]);
+    expect(await outcome(after.requestId)).toMatchObject({ status: 'completed' });
+  });
+
+  it('an invalid operation with a requestId is marked failed INVALID_OPERATION and skipped', async () => {
+    const s = scope();
+    const requestId = randomUUID();
+    const bad = { ...s, operation: 'create', requestId, timestamp: new Date().toISOString(), resourceId: 'r1', sub: 'u1' }; // no data
+    const res = await build()(kinesisEvent(kinesisRecord(JSON.stringify(bad))));
+    expect(res.batchItemFailures).toEqual([]);
+    expect(await outcome(requestId)).toMatchObject({
+      status: 'failed',
+      error: { code: 'INVALID_OPERATION' },
+      operation: 'create',
+      ...s,
+      resourceId: 'r1',
+      sub: 'u1',
+      acceptedAt: bad.timestamp,
+    });
+    expect(await resource(s, 'r1')).toBeUndefined();
+  });
+});
+
+describe('transient failures', () => {
+  it('reports the failed record and every later one, and applies none of the later ones', async () => {
+    const s = scope();
+    const ops = operations(s);
+    const batch = [ops.create('r1', { a: 1 }), ops.create('r2', { a: 1 }), ops.create('r3', { a: 1 }), ops.patch('r1', { a: 2 })];
+    const records = batch.map(operationRecord);
+    const client = faulty(dynamo, (c) =>
+      c instanceof PutCommand && (c.input.Item as { resourceId?: string }).resourceId === 'r2' ? throttling() : undefined,
+    );
+    const res = await build({ client })(kinesisEvent(...records));
+    expect(res.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(records.slice(1).map((r) => r.kinesis.sequenceNumber));
+    expect((await resource(s, 'r1'))?.data).toEqual({ a: 1 });
+    expect(await resource(s, 'r2')).toBeUndefined();
+    expect(await resource(s, 'r3')).toBeUndefined();
+    expect(await outcome(batch[1]!.requestId)).toBeUndefined();
+  });
+
+  it('a retry from the failed record applies the rest once, in order', async () => {
+    const s = scope();
+    const ops = operations(s);
+    const batch = [ops.create('r1', { a: 1 }), ops.create('r2', { a: 1 }), ops.patch('r2', { a: 2 })];
+    const records = batch.map(operationRecord);
+    let fail = true;
+    const client = faulty(dynamo, (c) => (fail && c instanceof GetCommand && (c.input.Key as { resourceId?: string }).resourceId === 'r2' ? throttling() : undefined));
+    const handler = build({ client });
+    const first = await handler(kinesisEvent(...records));
+    fail = false;
+    const from = records.findIndex((r) => r.kinesis.sequenceNumber === first.batchItemFailures[0]!.itemIdentifier);
+    const second = await handler(kinesisEvent(...records.slice(from)));
+    expect(second.batchItemFailures).toEqual([]);
+    expect((await resource(s, 'r2'))?.data).toEqual({ a: 2 });
+    expect((await resource(s, 'r2'))?.version).toBe(2);
+  });
+
+  it('a failed outcome write is retried, and the retry records the outcome without applying again', async () => {
+    const s = scope();
+    const op = operations(s).create('r1', { a: 1 });
+    let fail = true;
+    const client = faulty(dynamo, (c) => (fail && c instanceof PutCommand && (c.input.Item as { kind?: string }).kind === 'outcome' ? throttling() : undefined));
+    const handler = build({ client });
+    const record = operationRecord(op);
+    expect((await handler(kinesisEvent(record))).batchItemFailures).toHaveLength(1);
+    fail = false;
+    expect((await handler(kinesisEvent(record))).batchItemFailures).toEqual([]);
+    expect(await outcome(op.requestId)).toMatchObject({ status: 'completed', result: { id: 'r1', a: 1 } });
+    expect((await resource(s, 'r1'))?.version).toBe(1);
+  });
+});
+
+describe('status moves only forward', () => {
+  it('a completed outcome is not overwritten by a later outcome or by the gateway’s processing write', async () => {
+    const s = scope();
+    const op = operations(s).create('r1', { a: 1 });
+    await build()(kinesisEvent(operationRecord(op)));
+    const recorder = new StatusRecorder({ client: dynamo, tableName: STATUS });
+    expect(await recorder.failed({ requestId: op.requestId, acceptedAt: op.timestamp }, { code: 'X', message: 'late' })).toBe(false);
+    // The gateway's acceptance lands late, on its own item: the outcome is untouched.
+    await dynamo.send(new PutCommand({ TableName: STATUS, Item: { requestId: op.requestId, kind: 'accepted', status: 'processing' } }));
+    expect(await outcome(op.requestId)).toMatchObject({ status: 'completed', result: { id: 'r1', a: 1 } });
+  });
+
+  it('an outcome written before the gateway’s acceptance carries the whole status item', async () => {
+    const s = scope();
+    const op = operations(s, { sub: 'owner' }).delete('gone');
+    await build()(kinesisEvent(operationRecord(op)));
+    const item = await outcome(op.requestId);
+    expect(item).toMatchObject({ requestId: op.requestId, sub: 'owner', operation: 'delete', ...s, resourceId: 'gone', acceptedAt: op.timestamp });
+    expect(item?.expiresAt).toBeGreaterThan(Date.now() / 1000 + 6 * 24 * 3600);
+    expect(typeof item?.updatedAt).toBe('string');
+  });
+});
+
+describe('observability', () => {
+  it('emits EMF metrics for processed, failed and duplicate records and end-to-end age', async () => {
+    const s = scope();
+    const ops = operations(s, { timestamp: () => new Date(Date.now() - 1000).toISOString() });
+    const create = operationRecord(ops.create('r1', { a: 1 }));
+    await build()(kinesisEvent(create, create, operationRecord(ops.patch('nope', {})), kinesisRecord('x')));
+    const m = emfMetrics();
+    expect(m.RecordsProcessed).toEqual([1]);
+    expect(m.DuplicatesSkipped).toEqual([1]);
+    expect(m.RecordsFailed).toEqual([1, 1]);
+    expect(m.EndToEndAgeMs).toHaveLength(1);
+    expect(m.EndToEndAgeMs![0]).toBeGreaterThanOrEqual(1000);
+    const emf = JSON.parse(stdout.find((l) => l.includes('"_aws"'))!);
+    expect(emf._aws.CloudWatchMetrics[0]).toMatchObject({ Namespace: 'ResourceGateway', Dimensions: [['service']] });
+    expect(emf.service).toBe('consumer');
+  });
+
+  it('every log line about an operation carries its requestId', async () => {
+    const s = scope();
+    const ops = operations(s);
+    const create = ops.create('r1', { a: 1 });
+    const missing = ops.patch('nope', {});
+    await build({ logLevel: 'DEBUG' })(kinesisEvent(operationRecord(create), operationRecord(missing)));
+    const logs = stdout.filter((l) => !l.includes('"_aws"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(logs.map((l) => [l.message, l.requestId])).toEqual([
+      ['operation completed', create.requestId],
+      ['operation failed', missing.requestId],
+    ]);
+  });
+});

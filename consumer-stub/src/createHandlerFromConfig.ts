@@ -1,0 +1,37 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createDynamoClient } from '../../common/awsClients';
+import type { ConsumerConfig } from './config';
+import { createHandler, type ConsumerHandler, type DecryptFields } from './createHandler';
+import { ResourceStore } from './ResourceStore';
+import { StatusRecorder } from './StatusRecorder';
+
+/** Overrides for the wiring, for the local stack and tests. */
+export interface WiringOverrides {
+  dynamo?: DynamoDBDocumentClient;
+  logger?: Logger;
+  decryptFields?: DecryptFields;
+}
+
+/** Wires real clients from configuration: the Lambda entry and the local consumer process both use it. */
+export function createHandlerFromConfig(config: ConsumerConfig, overrides: WiringOverrides = {}): ConsumerHandler {
+  const dynamo = overrides.dynamo ?? createDynamoClient({ region: config.region, endpoint: config.dynamoEndpoint });
+  const logger = overrides.logger ?? new Logger({ serviceName: 'consumer', logLevel: config.logLevel });
+  const metrics = new Metrics({ namespace: config.metricsNamespace, serviceName: 'consumer' });
+  return createHandler({
+    store: new ResourceStore({
+      client: dynamo,
+      tableName: config.resourcesTableName,
+      tombstoneRetentionSeconds: config.statusRetentionSeconds,
+    }),
+    status: new StatusRecorder({
+      client: dynamo,
+      tableName: config.statusTableName,
+      retentionSeconds: config.statusRetentionSeconds,
+    }),
+    logger,
+    metrics,
+    ...(overrides.decryptFields ? { decryptFields: overrides.decryptFields } : {}),
+  });
+}

@@ -1,0 +1,74 @@
+/**
+ * Errors of the consumer stub. The split that matters is retryable or not:
+ * - an {@link OperationFailedError} is the operation's final outcome: it is recorded as `failed` in the
+ *   status table and the record is NOT retried (retrying cannot change the answer);
+ * - anything else (throttling, timeouts, 5xx, network) propagates, lands in `batchItemFailures`, and the
+ *   record is delivered again, in order.
+ */
+
+/** The operation cannot succeed; its record is recorded as failed and skipped. */
+export class OperationFailedError extends Error {
+  override name = 'OperationFailedError';
+  constructor(
+    readonly code: string,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** patch, update or delete of a resource that does not exist (or was deleted). */
+export class NotFoundError extends OperationFailedError {
+  override name = 'NotFoundError';
+  constructor(resourceId: string) {
+    super('NOT_FOUND', `resource ${resourceId} does not exist`);
+  }
+}
+
+/** create of a resource id that already exists. */
+export class ConflictError extends OperationFailedError {
+  override name = 'ConflictError';
+  constructor(resourceId: string) {
+    super('CONFLICT', `resource ${resourceId} already exists`);
+  }
+}
+
+/** DynamoDB refused the write for good (e.g. the item would exceed 400 KB). */
+export class StoreRejectedError extends OperationFailedError {
+  override name = 'StoreRejectedError';
+  constructor(message: string, options?: ErrorOptions) {
+    super('STORE_REJECTED', message, options);
+  }
+}
+
+/**
+ * A record after a failed one in the same batch: not applied, reported in `batchItemFailures` so the
+ * event source delivers it again after the failed record, keeping the shard's order.
+ */
+export class SkippedAfterFailureError extends Error {
+  override name = 'SkippedAfterFailureError';
+  readonly code = 'SKIPPED_AFTER_FAILURE';
+  constructor(readonly failedSequenceNumber: string) {
+    super(`not applied: an earlier record of this batch (${failedSequenceNumber}) failed`);
+  }
+}
+
+/** The resource changed under a read-then-conditional-write too many times in a row (retryable). */
+export class WriteContentionError extends Error {
+  override name = 'WriteContentionError';
+  readonly code = 'WRITE_CONTENTION';
+  constructor(resourceId: string) {
+    super(`resource ${resourceId} kept changing during the write`);
+  }
+}
+
+/** DynamoDB's answer when a write's condition does not hold. */
+export function isConditionalCheckFailed(e: unknown): boolean {
+  return (e as Error | undefined)?.name === 'ConditionalCheckFailedException';
+}
+
+/** DynamoDB's answer to a request that can never succeed as sent (e.g. item too large). */
+export function isValidationError(e: unknown): boolean {
+  return (e as Error | undefined)?.name === 'ValidationException';
+}
