@@ -1,0 +1,66 @@
+import { encodeOperation, MAX_RECORD_BYTES, partitionKey, recordSize, type ResourceOperation } from '../../../contract/operation';
+import { expiresAt, type StatusItem } from '../../../contract/status';
+import { PayloadTooLargeError } from '../errors';
+import type { Logger } from '../logger';
+import type { PublishedRecord, Publisher } from '../publish/Publisher';
+
+/** The status table as the acceptor needs it. */
+export interface AcceptedStatusWriter {
+  recordAccepted(item: Omit<StatusItem, 'kind' | 'status'>): Promise<void>;
+}
+
+export interface OperationAcceptorOptions {
+  publisher: Publisher;
+  statusStore: AcceptedStatusWriter;
+  statusRetentionSeconds: number;
+  /** Told when the status write failed while the record was accepted. */
+  onStatusWriteFailure?(): void;
+}
+
+/**
+ * Accepting an operation: its record is checked against Kinesis' size limit, then put on the stream while
+ * its `processing` status is written. Resolves once Kinesis acknowledged the record; a failed status write
+ * alone does not fail the operation.
+ */
+export class OperationAcceptor {
+  constructor(private readonly o: OperationAcceptorOptions) {}
+
+  /** Encodes `op` and throws {@link PayloadTooLargeError} if the record would exceed Kinesis' 1 MiB limit. */
+  encode(op: ResourceOperation): { data: Uint8Array; partitionKey: string } {
+    const data = encodeOperation(op);
+    const key = partitionKey(op);
+    const size = recordSize(data, key);
+    if (size > MAX_RECORD_BYTES) {
+      throw new PayloadTooLargeError(`the operation's record would be ${size} bytes; Kinesis takes at most ${MAX_RECORD_BYTES}`);
+    }
+    return { data, partitionKey: key };
+  }
+
+  async accept(op: ResourceOperation, log: Logger): Promise<PublishedRecord> {
+    const record = this.encode(op);
+    const acceptedAt = new Date(op.timestamp);
+    const status = this.o.statusStore
+      .recordAccepted({
+        requestId: op.requestId,
+        correlationId: op.correlationId,
+        sub: op.sub,
+        operation: op.operation,
+        businessId: op.businessId,
+        locationId: op.locationId,
+        resourceType: op.resourceType,
+        resourceId: 'resourceId' in op ? op.resourceId : undefined,
+        acceptedAt: op.timestamp,
+        updatedAt: op.timestamp,
+        expiresAt: expiresAt(acceptedAt, this.o.statusRetentionSeconds),
+      })
+      .catch((err: unknown) => {
+        this.o.onStatusWriteFailure?.();
+        log.warn('status write failed; the operation stands', { err });
+      });
+    const [published] = await Promise.all([this.o.publisher.publish(record), status]);
+    if (log.isEnabled('debug')) {
+      log.debug('record sent', { partitionKey: record.partitionKey, shardId: published.shardId, sequenceNumber: published.sequenceNumber });
+    }
+    return published;
+  }
+}

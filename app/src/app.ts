@@ -1,0 +1,94 @@
+import { Hono, type Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { requestId } from 'hono/request-id';
+import { secureHeaders } from 'hono/secure-headers';
+import { OperationAcceptor, type AcceptedStatusWriter } from './accept/OperationAcceptor';
+import type { TokenVerifier } from './auth/verifyToken';
+import { GatewayError, InternalError, NotFoundError, PayloadTooLargeError, ValidationError } from './errors';
+import type { Logger } from './logger';
+import type { Publisher } from './publish/Publisher';
+import { createHealthRouter, type HealthDeps } from './routes/health';
+import { createRequestsRouter, type StatusReader } from './routes/requests';
+import { createResourcesRouter } from './routes/resources';
+import type { GatewayEnv } from './routes/types';
+
+export interface AppDeps {
+  verifyToken: TokenVerifier;
+  publisher: Publisher;
+  statusStore: AcceptedStatusWriter & StatusReader;
+  logger: Logger;
+  ready: HealthDeps['ready'];
+  /** Seconds a status item is kept. */
+  statusRetentionSeconds: number;
+  now?: () => Date;
+  newId?: () => string;
+}
+
+// Correlation ids a caller may choose: short, visible, no separators that could forge log fields.
+const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Maps any thrown value to the gateway's error shape. */
+function toGatewayError(err: unknown): GatewayError {
+  if (err instanceof GatewayError) return err;
+  if (err instanceof HTTPException) {
+    // Hono's own refusals: malformed JSON (400) and the body limit (413).
+    if (err.status === 413) return new PayloadTooLargeError('the body is too large');
+    if (err.status < 500) return new ValidationError(err.message || 'the request is invalid');
+  }
+  return new InternalError('internal error', undefined, { cause: err });
+}
+
+/** Builds the gateway from its dependencies; `server.ts` wires real clients, tests wire emulators or doubles. */
+export function createApp(deps: AppDeps) {
+  const acceptor = new OperationAcceptor({
+    publisher: deps.publisher,
+    statusStore: deps.statusStore,
+    statusRetentionSeconds: deps.statusRetentionSeconds,
+  });
+  const app = new Hono<GatewayEnv>();
+
+  app.use(
+    requestId({
+      headerName: 'X-Request-ID',
+      generator: () => crypto.randomUUID(),
+      limitLength: 128,
+    }),
+  );
+  app.use(async (c, next) => {
+    // Hono accepts [\w=-]; narrow to our own pattern, replacing anything else with a fresh id.
+    if (!CORRELATION_ID.test(c.var.requestId)) {
+      const id = crypto.randomUUID();
+      c.set('requestId', id);
+      c.header('X-Request-ID', id);
+    }
+    c.set('log', deps.logger.child({ correlationId: c.var.requestId }));
+    const started = performance.now();
+    await next();
+    c.var.log.info('request', {
+      method: c.req.method,
+      path: c.req.routePath === '/*' ? undefined : c.req.routePath,
+      status: c.res.status,
+      ms: Math.round((performance.now() - started) * 10) / 10,
+    });
+  });
+  app.use(secureHeaders());
+
+  app.route('/', createHealthRouter({ ready: deps.ready }));
+  app.route('/api/resources', createResourcesRouter({ verifyToken: deps.verifyToken, acceptor, now: deps.now, newId: deps.newId }));
+  app.route('/api/requests', createRequestsRouter({ verifyToken: deps.verifyToken, statusStore: deps.statusStore }));
+
+  const respond = (c: Context<GatewayEnv>, err: unknown) => {
+    const e = toGatewayError(err);
+    if (e.status >= 500) (c.var.log ?? deps.logger).error(e.message, { code: e.code, err: e.cause ?? err });
+    for (const [k, v] of Object.entries(e.headers)) c.header(k, v);
+    return c.json(
+      { success: false as const, error: { code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) } },
+      e.status,
+    );
+  };
+  app.notFound((c) => respond(c, new NotFoundError('no such route')));
+  app.onError((err, c) => respond(c, err));
+  return app;
+}
+
+export type GatewayApp = ReturnType<typeof createApp>;

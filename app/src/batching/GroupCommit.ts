@@ -1,0 +1,171 @@
+import type { RetryConfig } from '../config';
+import { backoffDelay } from './backoff';
+
+/** What happened to one item of a batch call. */
+export type ItemOutcome<R> =
+  | { ok: true; value: R }
+  | { ok: false; retryable: boolean; error: Error };
+
+export interface GroupCommitOptions<T, R> {
+  /** Sends one batch; returns one outcome per item, in order. A throw is classified by `isRetryable`. */
+  send(items: readonly T[]): Promise<ItemOutcome<R>[]>;
+  /** Whether a whole-call failure should be retried. */
+  isRetryable(error: unknown): boolean;
+  maxItems: number;
+  /** Byte budget of a call; an item is never split. @default Infinity */
+  maxBytes?: number;
+  sizeOf?(item: T): number;
+  /** Calls in flight at once. */
+  maxInFlight: number;
+  /** Wait this long for a batch to fill before sending it. @default 0 */
+  lingerMs?: number;
+  retry: RetryConfig;
+  /** @default Math.random */
+  random?: () => number;
+  /** Told about each retry (for metrics and logs). */
+  onRetry?(info: { attempt: number; delayMs: number; error: Error }): void;
+  /** Told about each call (for metrics). */
+  onBatch?(info: { items: number; durationMs: number }): void;
+}
+
+/** An item that ran out of retries; `cause` is the last failure. */
+export class RetriesExhaustedError extends Error {
+  override readonly name = 'RetriesExhaustedError';
+  constructor(
+    readonly attempts: number,
+    cause: Error,
+  ) {
+    super(`gave up after ${attempts} attempts: ${cause.message}`, { cause });
+  }
+}
+
+interface Entry<T, R> {
+  item: T;
+  size: number;
+  attempts: number;
+  firstAt: number;
+  resolve(value: R): void;
+  reject(error: Error): void;
+}
+
+/**
+ * Group commit: items submitted while calls are in flight form the next call. A lone item goes out at once
+ * (unless `lingerMs` asks to wait); at most `maxInFlight` calls run together. Each item's promise settles with
+ * its own outcome; failed items alone are retried, with exponential backoff and full jitter, until the
+ * attempt budget or the deadline (from the item's submission) runs out.
+ */
+export class GroupCommit<T, R> {
+  private readonly queue: Entry<T, R>[] = [];
+  private inFlight = 0;
+  private retrying = 0;
+  private lingerTimer: NodeJS.Timeout | undefined;
+  private idleWaiters: Array<() => void> = [];
+  private readonly random: () => number;
+
+  constructor(private readonly o: GroupCommitOptions<T, R>) {
+    this.random = o.random ?? Math.random;
+  }
+
+  /** Items waiting, in flight, or waiting to be retried. */
+  get pending(): number {
+    return this.queue.length + this.inFlight + this.retrying;
+  }
+
+  /** Resolves with the item's result once its batch call succeeded for it. */
+  submit(item: T): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      this.queue.push({ item, size: this.o.sizeOf?.(item) ?? 0, attempts: 0, firstAt: Date.now(), resolve, reject });
+      this.pump();
+    });
+  }
+
+  /** Resolves when nothing is queued, in flight or waiting to be retried. */
+  idle(): Promise<void> {
+    if (this.pending === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.o.maxInFlight && this.queue.length > 0) {
+      const linger = this.o.lingerMs ?? 0;
+      if (linger > 0 && this.queue.length < this.o.maxItems) {
+        this.lingerTimer ??= setTimeout(() => {
+          this.lingerTimer = undefined;
+          this.flush();
+        }, linger);
+        return;
+      }
+      this.flush();
+    }
+  }
+
+  private flush(): void {
+    if (this.queue.length === 0 || this.inFlight >= this.o.maxInFlight) return;
+    if (this.lingerTimer) {
+      clearTimeout(this.lingerTimer);
+      this.lingerTimer = undefined;
+    }
+    const maxBytes = this.o.maxBytes ?? Infinity;
+    let bytes = 0;
+    let n = 0;
+    while (n < this.queue.length && n < this.o.maxItems) {
+      const size = this.queue[n]!.size;
+      if (n > 0 && bytes + size > maxBytes) break;
+      bytes += size;
+      n++;
+    }
+    const batch = this.queue.splice(0, n);
+    this.inFlight++;
+    void this.run(batch);
+  }
+
+  private async run(batch: Entry<T, R>[]): Promise<void> {
+    const started = Date.now();
+    let outcomes: ItemOutcome<R>[];
+    try {
+      outcomes = await this.o.send(batch.map((e) => e.item));
+      if (outcomes.length !== batch.length) throw new Error(`batch call returned ${outcomes.length} outcomes for ${batch.length} items`);
+    } catch (e) {
+      const error = e instanceof Error ? e : new Error(String(e));
+      const retryable = this.o.isRetryable(e);
+      outcomes = batch.map(() => ({ ok: false, retryable, error }));
+    }
+    this.o.onBatch?.({ items: batch.length, durationMs: Date.now() - started });
+    const retries: Entry<T, R>[] = [];
+    batch.forEach((entry, i) => {
+      const out = outcomes[i]!;
+      if (out.ok) entry.resolve(out.value);
+      else if (!out.retryable) entry.reject(out.error);
+      else retries.push(entry);
+    });
+    this.inFlight--;
+    for (const entry of retries) this.retry(entry, (outcomes[batch.indexOf(entry)] as { error: Error }).error);
+    this.pump();
+    this.checkIdle();
+  }
+
+  private retry(entry: Entry<T, R>, error: Error): void {
+    entry.attempts++;
+    const delay = backoffDelay(entry.attempts, this.o.retry, this.random);
+    const deadline = entry.firstAt + this.o.retry.deadlineMs;
+    if (entry.attempts >= this.o.retry.maxAttempts || Date.now() + delay > deadline) {
+      entry.reject(new RetriesExhaustedError(entry.attempts, error));
+      return;
+    }
+    this.o.onRetry?.({ attempt: entry.attempts, delayMs: delay, error });
+    this.retrying++;
+    setTimeout(() => {
+      this.retrying--;
+      // Retried items go first: they were submitted before anything still queued.
+      this.queue.unshift(entry);
+      this.pump();
+    }, delay);
+  }
+
+  private checkIdle(): void {
+    if (this.pending !== 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+}

@@ -1,0 +1,148 @@
+import * as v from 'valibot';
+import { DEFAULT_STATUS_RETENTION_SECONDS } from '../../contract/status';
+import { LOG_LEVELS, type LogLevel } from './logger';
+
+/** Everything the gateway is configured with; built once from the environment by {@link loadConfig}. */
+export interface Config {
+  port: number;
+  logLevel: LogLevel;
+  region: string;
+  kinesis: {
+    streamName: string;
+    shardCount: number;
+    endpoint?: string;
+    /** Create the stream on start-up if it is missing (local use only). */
+    createStream: boolean;
+    /** Group commit into PutRecords; off sends one awaited PutRecord per request (the benchmark's reference). */
+    batching: boolean;
+    timeoutMs: number;
+    maxBatchRecords: number;
+    maxBatchBytes: number;
+    maxInFlight: number;
+    lingerMs: number;
+    retry: RetryConfig;
+  };
+  status: {
+    tableName: string;
+    endpoint?: string;
+    retentionSeconds: number;
+  };
+  auth: {
+    /** HS256 secret (UTF-8 bytes), or */
+    secret?: Uint8Array;
+    /** a JWKS URL for RS256/ES256. */
+    jwksUrl?: URL;
+    issuer?: string;
+    audience?: string;
+    /** Verified tokens kept (never past their `exp`). 0 disables the cache. */
+    tokenCacheSize: number;
+  };
+}
+
+export interface RetryConfig {
+  baseMs: number;
+  capMs: number;
+  maxAttempts: number;
+  deadlineMs: number;
+}
+
+/** A variable with a bad value; the message names it. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const int = (min: number, max: number) =>
+  v.pipe(v.string(), v.trim(), v.regex(/^\d+$/, 'must be an integer'), v.transform(Number), v.minValue(min), v.maxValue(max));
+const bool = v.pipe(
+  v.string(),
+  v.trim(),
+  v.toLowerCase(),
+  v.picklist(['true', 'false', '1', '0', 'on', 'off', 'yes', 'no'], 'must be true or false'),
+  v.transform((s) => ['true', '1', 'on', 'yes'].includes(s)),
+);
+const url = v.pipe(v.string(), v.trim(), v.url('must be a URL'));
+const nonEmpty = v.pipe(v.string(), v.trim(), v.minLength(1, 'must not be empty'));
+
+const EnvSchema = v.object({
+  PORT: v.optional(int(0, 65535), '3000'),
+  LOG_LEVEL: v.optional(v.pipe(v.string(), v.trim(), v.toLowerCase(), v.picklist(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`)), 'info'),
+  AWS_REGION: v.optional(nonEmpty, 'us-east-1'),
+  KINESIS_STREAM_NAME: v.optional(v.pipe(v.string(), v.regex(/^[a-zA-Z0-9_.-]{1,128}$/, 'must be a Kinesis stream name')), 'resources-operations'),
+  KINESIS_SHARD_COUNT: v.optional(int(1, 500), '1'),
+  KINESIS_ENDPOINT: v.optional(url),
+  KINESIS_CREATE_STREAM: v.optional(bool, 'false'),
+  KINESIS_BATCHING: v.optional(bool, 'true'),
+  KINESIS_TIMEOUT_MS: v.optional(int(100, 60_000), '2000'),
+  KINESIS_MAX_BATCH_RECORDS: v.optional(int(1, 500), '500'),
+  KINESIS_MAX_BATCH_BYTES: v.optional(int(1024 * 1024 + 256, 5 * 1024 * 1024), String(5 * 1024 * 1024)),
+  KINESIS_MAX_IN_FLIGHT: v.optional(int(1, 64), '4'),
+  KINESIS_LINGER_MS: v.optional(int(0, 1000), '0'),
+  KINESIS_RETRY_BASE_MS: v.optional(int(1, 10_000), '50'),
+  KINESIS_RETRY_CAP_MS: v.optional(int(1, 60_000), '1000'),
+  KINESIS_RETRY_MAX_ATTEMPTS: v.optional(int(1, 100), '6'),
+  KINESIS_RETRY_DEADLINE_MS: v.optional(int(1, 120_000), '2500'),
+  DYNAMODB_ENDPOINT: v.optional(url),
+  STATUS_TABLE_NAME: v.optional(v.pipe(v.string(), v.regex(/^[a-zA-Z0-9_.-]{3,255}$/, 'must be a DynamoDB table name')), 'operation-status'),
+  STATUS_RETENTION_DAYS: v.optional(int(1, 3650), String(DEFAULT_STATUS_RETENTION_SECONDS / 86400)),
+  JWT_SECRET: v.optional(v.pipe(v.string(), v.check((s) => Buffer.byteLength(s, 'utf8') >= 32, 'must be at least 32 bytes'))),
+  JWT_JWKS_URL: v.optional(v.pipe(url, v.check((s) => /^https?:/.test(s), 'must be an http(s) URL'))),
+  JWT_ISSUER: v.optional(nonEmpty),
+  JWT_AUDIENCE: v.optional(nonEmpty),
+  JWT_CACHE_SIZE: v.optional(int(0, 1_000_000), '10000'),
+});
+
+/**
+ * Reads and validates the gateway's environment. The only reader of `process.env` in the gateway.
+ * @throws ConfigError naming the first bad variable.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // Empty strings count as unset, as in most .env tooling.
+  const present = Object.fromEntries(Object.entries(env).filter(([, val]) => val !== undefined && val !== ''));
+  const r = v.safeParse(EnvSchema, present);
+  if (!r.success) {
+    const msgs = r.issues.map((i) => `${v.getDotPath(i) ?? '?'} ${i.message}`);
+    throw new ConfigError(`invalid configuration: ${msgs.join('; ')}`);
+  }
+  const e = r.output;
+  if (!e.JWT_SECRET && !e.JWT_JWKS_URL) {
+    throw new ConfigError('invalid configuration: set JWT_SECRET (HS256) or JWT_JWKS_URL (RS256/ES256)');
+  }
+  if (e.JWT_SECRET && e.JWT_JWKS_URL) {
+    throw new ConfigError('invalid configuration: set only one of JWT_SECRET and JWT_JWKS_URL');
+  }
+  return {
+    port: e.PORT,
+    logLevel: e.LOG_LEVEL,
+    region: e.AWS_REGION,
+    kinesis: {
+      streamName: e.KINESIS_STREAM_NAME,
+      shardCount: e.KINESIS_SHARD_COUNT,
+      endpoint: e.KINESIS_ENDPOINT,
+      createStream: e.KINESIS_CREATE_STREAM,
+      batching: e.KINESIS_BATCHING,
+      timeoutMs: e.KINESIS_TIMEOUT_MS,
+      maxBatchRecords: e.KINESIS_MAX_BATCH_RECORDS,
+      maxBatchBytes: e.KINESIS_MAX_BATCH_BYTES,
+      maxInFlight: e.KINESIS_MAX_IN_FLIGHT,
+      lingerMs: e.KINESIS_LINGER_MS,
+      retry: {
+        baseMs: e.KINESIS_RETRY_BASE_MS,
+        capMs: e.KINESIS_RETRY_CAP_MS,
+        maxAttempts: e.KINESIS_RETRY_MAX_ATTEMPTS,
+        deadlineMs: e.KINESIS_RETRY_DEADLINE_MS,
+      },
+    },
+    status: {
+      tableName: e.STATUS_TABLE_NAME,
+      endpoint: e.DYNAMODB_ENDPOINT,
+      retentionSeconds: e.STATUS_RETENTION_DAYS * 86400,
+    },
+    auth: {
+      secret: e.JWT_SECRET ? new TextEncoder().encode(e.JWT_SECRET) : undefined,
+      jwksUrl: e.JWT_JWKS_URL ? new URL(e.JWT_JWKS_URL) : undefined,
+      issuer: e.JWT_ISSUER,
+      audience: e.JWT_AUDIENCE,
+      tokenCacheSize: e.JWT_CACHE_SIZE,
+    },
+  };
+}

@@ -1,0 +1,99 @@
+import { PutRecordsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import type { RetryConfig } from '../config';
+import { GroupCommit, RetriesExhaustedError } from '../batching/GroupCommit';
+import { StreamUnavailableError } from '../errors';
+import type { Logger } from '../logger';
+import { isRetryableCallError, isRetryableRecordError, isStreamNotFound } from './kinesisErrors';
+import type { OutgoingRecord, PublishedRecord, Publisher } from './Publisher';
+
+export interface KinesisPublisherOptions {
+  kinesis: KinesisClient;
+  streamName: string;
+  logger: Logger;
+  /** @default 500 (the PutRecords limit) */
+  maxBatchRecords?: number;
+  /** @default 5 MiB (the PutRecords limit) */
+  maxBatchBytes?: number;
+  /** @default 4 */
+  maxInFlight?: number;
+  /** @default 0 */
+  lingerMs?: number;
+  retry: RetryConfig;
+  random?: () => number;
+  /** Metrics hooks. */
+  onBatch?(info: { items: number; durationMs: number }): void;
+  onRetry?(info: { attempt: number; delayMs: number; error: Error }): void;
+}
+
+class RecordFailedError extends Error {
+  override readonly name = 'RecordFailedError';
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+  }
+}
+
+/**
+ * The batching publisher: group commit into PutRecords, per-record results read, only failed records
+ * retried (see {@link GroupCommit}). A record's promise resolves with its shard and sequence number.
+ */
+export class KinesisPublisher implements Publisher {
+  private readonly commit: GroupCommit<OutgoingRecord, PublishedRecord>;
+
+  constructor(private readonly o: KinesisPublisherOptions) {
+    this.commit = new GroupCommit<OutgoingRecord, PublishedRecord>({
+      maxItems: o.maxBatchRecords ?? 500,
+      maxBytes: o.maxBatchBytes ?? 5 * 1024 * 1024,
+      sizeOf: (r) => r.data.byteLength + Buffer.byteLength(r.partitionKey),
+      maxInFlight: o.maxInFlight ?? 4,
+      lingerMs: o.lingerMs,
+      retry: o.retry,
+      random: o.random,
+      isRetryable: isRetryableCallError,
+      onBatch: o.onBatch,
+      onRetry: o.onRetry,
+      send: async (records) => {
+        const res = await o.kinesis.send(
+          new PutRecordsCommand({
+            StreamName: o.streamName,
+            Records: records.map((r) => ({ Data: r.data, PartitionKey: r.partitionKey })),
+          }),
+        );
+        return (res.Records ?? []).map((r) =>
+          r.ErrorCode
+            ? { ok: false as const, retryable: isRetryableRecordError(r.ErrorCode), error: new RecordFailedError(r.ErrorCode, r.ErrorMessage ?? '') }
+            : { ok: true as const, value: { shardId: r.ShardId!, sequenceNumber: r.SequenceNumber! } },
+        );
+      },
+    });
+  }
+
+  /** Items queued, in flight or awaiting retry. */
+  get pending(): number {
+    return this.commit.pending;
+  }
+
+  async publish(record: OutgoingRecord): Promise<PublishedRecord> {
+    try {
+      return await this.commit.submit(record);
+    } catch (e) {
+      throw this.toGatewayError(e);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.commit.idle();
+  }
+
+  private toGatewayError(e: unknown): Error {
+    const cause = e instanceof RetriesExhaustedError ? (e.cause as Error) : (e as Error);
+    if (isStreamNotFound(cause)) {
+      this.o.logger.error('stream not found: create it or check KINESIS_STREAM_NAME and AWS_REGION', { stream: this.o.streamName, err: cause });
+      return new StreamUnavailableError('the operations stream is unavailable', 5, { cause: e });
+    }
+    this.o.logger.error('could not put record on the stream', { stream: this.o.streamName, err: cause });
+    return new StreamUnavailableError('the operations stream is unavailable, retry later', 1, { cause: e });
+  }
+}

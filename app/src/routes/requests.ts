@@ -1,0 +1,48 @@
+import { Hono } from 'hono';
+import * as v from 'valibot';
+import { RequestIdSchema } from '../../../contract/operation';
+import type { StatusItem } from '../../../contract/status';
+import { authenticate } from '../auth/authenticate';
+import { hasAnyPermission } from '../auth/permissions';
+import type { TokenVerifier } from '../auth/verifyToken';
+import { NotFoundError } from '../errors';
+import { validator } from '../validation/validator';
+import type { GatewayEnv } from './types';
+
+/** The status table as the status route needs it. */
+export interface StatusReader {
+  get(requestId: string): Promise<StatusItem | undefined>;
+}
+
+export interface RequestsRouterDeps {
+  verifyToken: TokenVerifier;
+  statusStore: StatusReader;
+}
+
+/** `GET /api/requests/{requestId}`: an operation's status, for callers with any permission on its scope. */
+export function createRequestsRouter(deps: RequestsRouterDeps) {
+  return new Hono<GatewayEnv>()
+    .use(authenticate(deps.verifyToken))
+    .get('/:requestId', validator('param', v.object({ requestId: RequestIdSchema })), async (c) => {
+      const { requestId } = c.req.valid('param');
+      const item = await deps.statusStore.get(requestId);
+      // Someone without permission on the operation's scope cannot tell it exists.
+      if (!item || !hasAnyPermission(c.var.principal.permissions, item)) throw new NotFoundError('no such request');
+      return c.json({
+        success: true as const,
+        data: {
+          requestId: item.requestId,
+          status: item.status,
+          operation: item.operation,
+          businessId: item.businessId,
+          locationId: item.locationId,
+          resourceType: item.resourceType,
+          ...(item.resourceId !== undefined ? { resourceId: item.resourceId } : {}),
+          ...(item.result !== undefined ? { result: item.result } : {}),
+          ...(item.error !== undefined ? { error: item.error } : {}),
+          acceptedAt: item.acceptedAt,
+          updatedAt: item.updatedAt,
+        },
+      });
+    });
+}

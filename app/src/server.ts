@@ -1,0 +1,90 @@
+import { serve } from '@hono/node-server';
+import { createDynamoClient, createKinesisClient } from '../../common/awsClients';
+import { createApp } from './app';
+import { createTokenVerifier } from './auth/verifyToken';
+import { ConfigError, loadConfig } from './config';
+import { createLogger } from './logger';
+import { DirectPublisher } from './publish/DirectPublisher';
+import { ensureStream } from './publish/ensureStream';
+import { KinesisPublisher } from './publish/KinesisPublisher';
+import { streamReadiness } from './publish/streamReadiness';
+import { StatusStore } from './status/StatusStore';
+
+/** The gateway's entry: config -> real clients -> createApp -> serve; SIGTERM drains. */
+async function main() {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${e.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw e;
+  }
+  const logger = createLogger({ level: config.logLevel, bindings: { service: 'gateway' } });
+  const { kinesis: k } = config;
+  const inFlight = k.batching ? k.maxInFlight : 256;
+  const kinesis = createKinesisClient({
+    region: config.region,
+    endpoint: k.endpoint,
+    maxSockets: inFlight + 2,
+    requestTimeoutMs: k.timeoutMs,
+    // The batching publisher retries per record itself; the direct one leaves it to the SDK.
+    maxAttempts: k.batching ? 1 : 3,
+  });
+  const dynamo = createDynamoClient({ region: config.region, endpoint: config.status.endpoint, maxSockets: inFlight + 2, maxAttempts: k.batching ? 1 : 3 });
+
+  if (k.createStream) {
+    await ensureStream(kinesis, k.streamName, k.shardCount);
+    logger.info('stream ready', { stream: k.streamName });
+  }
+
+  const publisher = k.batching
+    ? new KinesisPublisher({
+        kinesis,
+        streamName: k.streamName,
+        logger,
+        maxBatchRecords: k.maxBatchRecords,
+        maxBatchBytes: k.maxBatchBytes,
+        maxInFlight: k.maxInFlight,
+        lingerMs: k.lingerMs,
+        retry: k.retry,
+      })
+    : new DirectPublisher({ kinesis, streamName: k.streamName, logger });
+  const statusStore = new StatusStore({ dynamo, tableName: config.status.tableName, batching: k.batching, maxInFlight: k.maxInFlight, retry: k.retry });
+  const verifyToken = createTokenVerifier({ ...config.auth, cacheSize: config.auth.tokenCacheSize });
+  const streamReady = streamReadiness(kinesis, k.streamName);
+  let draining = false;
+
+  const app = createApp({
+    verifyToken,
+    publisher,
+    statusStore,
+    logger,
+    statusRetentionSeconds: config.status.retentionSeconds,
+    ready: async () => (draining ? { ready: false, draining: true } : streamReady()),
+  });
+
+  const server = serve({ fetch: app.fetch, port: config.port }, (info) => {
+    logger.info('gateway listening', { port: info.port, stream: k.streamName, batching: k.batching });
+  });
+
+  const shutdown = async (signal: string) => {
+    if (draining) return;
+    draining = true;
+    logger.info('draining', { signal });
+    // Stop taking connections; let in-flight requests finish, then flush what is batched.
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await Promise.all([publisher.close(), statusStore.close()]);
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`gateway failed to start: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,84 @@
+import { BatchWriteCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { STATUS_KIND, STATUS_TABLE_KEY } from '../../../common/tables';
+import type { StatusItem } from '../../../contract/status';
+import { GroupCommit } from '../batching/GroupCommit';
+import type { RetryConfig } from '../config';
+import { isRetryableCallError } from '../publish/kinesisErrors';
+
+/** The gateway's side of the status table: the `accepted` item it writes, and reads of an operation's status. */
+export interface StatusStoreOptions {
+  dynamo: DynamoDBDocumentClient;
+  tableName: string;
+  /** Group accepted writes into BatchWriteItem; off writes one conditional PutItem per request. @default true */
+  batching?: boolean;
+  /** @default 4 */
+  maxInFlight?: number;
+  retry: RetryConfig;
+  random?: () => number;
+}
+
+/** 25 is BatchWriteItem's limit. */
+const MAX_BATCH_ITEMS = 25;
+
+class UnprocessedError extends Error {
+  override readonly name = 'UnprocessedError';
+}
+
+export class StatusStore {
+  private readonly commit?: GroupCommit<StatusItem, void>;
+
+  constructor(private readonly o: StatusStoreOptions) {
+    if (o.batching === false) return;
+    this.commit = new GroupCommit<StatusItem, void>({
+      maxItems: MAX_BATCH_ITEMS,
+      maxInFlight: o.maxInFlight ?? 4,
+      retry: o.retry,
+      random: o.random,
+      isRetryable: isRetryableCallError,
+      send: async (items) => {
+        const res = await o.dynamo.send(
+          new BatchWriteCommand({ RequestItems: { [o.tableName]: items.map((Item) => ({ PutRequest: { Item } })) } }),
+        );
+        const unprocessed = new Set(
+          (res.UnprocessedItems?.[o.tableName] ?? []).map((r) => r.PutRequest?.Item?.[STATUS_TABLE_KEY.partitionKey] as string),
+        );
+        return items.map((i) =>
+          unprocessed.has(i.requestId)
+            ? { ok: false as const, retryable: true, error: new UnprocessedError('unprocessed by BatchWriteItem') }
+            : { ok: true as const, value: undefined },
+        );
+      },
+    });
+  }
+
+  /**
+   * Writes the `accepted` item (status `processing`). It can never overwrite the consumer's outcome, which is
+   * a separate item; see common/tables.ts.
+   */
+  async recordAccepted(item: Omit<StatusItem, 'kind' | 'status'>): Promise<void> {
+    const full: StatusItem = { ...item, kind: STATUS_KIND.accepted, status: 'processing' };
+    if (this.commit) return this.commit.submit(full);
+    await this.o.dynamo.send(
+      new PutCommand({ TableName: this.o.tableName, Item: full, ConditionExpression: 'attribute_not_exists(requestId)' }),
+    );
+  }
+
+  /** The operation's status: its outcome when there is one, else its acceptance; undefined if unknown. */
+  async get(requestId: string): Promise<StatusItem | undefined> {
+    const res = await this.o.dynamo.send(
+      new QueryCommand({
+        TableName: this.o.tableName,
+        KeyConditionExpression: '#id = :id',
+        ExpressionAttributeNames: { '#id': STATUS_TABLE_KEY.partitionKey },
+        ExpressionAttributeValues: { ':id': requestId },
+        ConsistentRead: true,
+      }),
+    );
+    const items = (res.Items ?? []) as StatusItem[];
+    return items.find((i) => i.kind === STATUS_KIND.outcome) ?? items.find((i) => i.kind === STATUS_KIND.accepted);
+  }
+
+  async close(): Promise<void> {
+    await this.commit?.idle();
+  }
+}

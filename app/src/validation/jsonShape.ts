@@ -1,0 +1,28 @@
+/** Keys that reach an object's prototype when copied or merged naively. */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Deepest nesting of objects and arrays accepted in a body. */
+export const MAX_JSON_DEPTH = 32;
+
+/**
+ * Finds what makes a parsed JSON value unsafe to pass on: a prototype-polluting key anywhere, or nesting
+ * deeper than {@link MAX_JSON_DEPTH}. Returns a message, or undefined when the value is fine.
+ */
+export function findUnsafeJson(value: unknown, path = '', depth = 0): { field: string; message: string } | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  if (depth >= MAX_JSON_DEPTH) return { field: path || '(root)', message: `nesting deeper than ${MAX_JSON_DEPTH} levels` };
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = findUnsafeJson(value[i], `${path}[${i}]`, depth + 1);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  for (const key of Object.keys(value)) {
+    const here = path ? `${path}.${key}` : key;
+    if (FORBIDDEN_KEYS.has(key)) return { field: here, message: `key "${key}" is not allowed` };
+    const found = findUnsafeJson((value as Record<string, unknown>)[key], here, depth + 1);
+    if (found) return found;
+  }
+  return undefined;
+}

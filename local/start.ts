@@ -1,0 +1,129 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createDynamoClient, createKinesisClient } from '../common/awsClients';
+import { ensureStream, ensureTables } from './provision';
+import { DEV_JWT_SECRET, signToken } from './signToken';
+
+/**
+ * `npm start`: the whole pipeline on one machine. Children: the emulators, the gateway (as `npm run gateway`
+ * runs it) and the consumer behind the event-source-mapping emulation. Each child's lines are prefixed with
+ * its name; SIGINT/SIGTERM stops them all; if one dies, the others are stopped and the launcher exits 1.
+ */
+const env = process.env;
+const port = Number(env.PORT || 3000);
+const kinesisPort = Number(env.LOCAL_KINESIS_PORT || 4567);
+const dynamoPort = Number(env.LOCAL_DYNAMODB_PORT || 4568);
+const dataDir = env.DATA_DIR || '.data';
+const streamName = env.KINESIS_STREAM_NAME || 'resources-operations';
+const shardCount = Number(env.KINESIS_SHARD_COUNT || 1);
+const statusTable = env.STATUS_TABLE_NAME || 'operation-status';
+const resourcesTable = env.RESOURCES_TABLE_NAME || 'resources';
+const region = env.AWS_REGION || 'us-east-1';
+const consumerOn = (env.LOCAL_CONSUMER || 'on').toLowerCase() !== 'off';
+const jwtSecret = env.JWT_SECRET || DEV_JWT_SECRET;
+if (!env.JWT_SECRET) process.stderr.write('[start] JWT_SECRET is unset: using the fixed development secret. Never use it outside your machine.\n');
+
+const kinesisEndpoint = `http://127.0.0.1:${kinesisPort}`;
+const dynamoEndpoint = `http://127.0.0.1:${dynamoPort}`;
+const childEnv = {
+  ...env,
+  PORT: String(port),
+  AWS_REGION: region,
+  DATA_DIR: dataDir,
+  KINESIS_STREAM_NAME: streamName,
+  KINESIS_SHARD_COUNT: String(shardCount),
+  KINESIS_ENDPOINT: kinesisEndpoint,
+  KINESIS_CREATE_STREAM: 'true',
+  DYNAMODB_ENDPOINT: dynamoEndpoint,
+  STATUS_TABLE_NAME: statusTable,
+  RESOURCES_TABLE_NAME: resourcesTable,
+  JWT_SECRET: jwtSecret,
+  LOCAL_KINESIS_PORT: String(kinesisPort),
+  LOCAL_DYNAMODB_PORT: String(dynamoPort),
+  NODE_NO_WARNINGS: '1',
+};
+
+const children: { name: string; proc: ChildProcess }[] = [];
+let stopping = false;
+
+function run(name: string, script: string): ChildProcess {
+  // Children stay in the launcher's process group, so a kill of the group ends them all.
+  const proc = spawn(process.execPath, ['--import', 'tsx', script], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  for (const stream of [proc.stdout!, proc.stderr!]) {
+    createInterface({ input: stream }).on('line', (line) => process.stdout.write(`[${name}] ${line}\n`));
+  }
+  proc.on('exit', (code, signal) => {
+    if (stopping) return;
+    process.stderr.write(`[start] ${name} exited (${signal ?? code}); stopping the others\n`);
+    void stop(1);
+  });
+  children.push({ name, proc });
+  return proc;
+}
+
+async function stop(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  // Gateway and consumer first, so they drain into emulators that are still up.
+  for (const { proc } of [...children].reverse()) {
+    if (proc.exitCode !== null || proc.signalCode !== null) continue;
+    proc.kill('SIGTERM');
+    await Promise.race([new Promise((r) => proc.once('exit', r)), sleep(30_000).then(() => proc.kill('SIGKILL'))]);
+  }
+  process.exit(code);
+}
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
+
+async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (stopping) return;
+    if (await probe().catch(() => false)) return;
+    await sleep(100);
+  }
+  throw new Error(`${what} did not become ready within ${timeoutMs / 1000} s`);
+}
+
+async function main() {
+  const emulators = run('emulators', 'local/emulatorsProcess.ts');
+  await new Promise<void>((resolve, reject) => {
+    createInterface({ input: emulators.stdout! }).on('line', (l) => l.includes('"ready":true') && resolve());
+    emulators.once('exit', () => reject(new Error('the emulators did not start (are the ports free?)')));
+  });
+
+  const kinesis = createKinesisClient({ region, endpoint: kinesisEndpoint });
+  const dynamo = createDynamoClient({ region, endpoint: dynamoEndpoint });
+  await ensureStream(kinesis, streamName, shardCount);
+  await ensureTables(dynamo, { statusTable, resourcesTable });
+
+  run('gateway', 'app/src/server.ts');
+  if (consumerOn && existsSync('local/consumer.ts')) run('consumer', 'local/consumer.ts');
+  await waitFor('the gateway', async () => (await fetch(`http://127.0.0.1:${port}/ready`)).ok);
+
+  const token = await signToken(jwtSecret, { sub: 'developer', permissions: ['business-123:*:appointment:*'], ttl: '12h', issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE });
+  process.stdout.write(`
+Local stack ready.
+  Gateway     http://localhost:${port}   (health: /health, readiness: /ready)
+  Kinesis     ${kinesisEndpoint}   stream ${streamName} (${shardCount} shard${shardCount > 1 ? 's' : ''})
+  DynamoDB    ${dynamoEndpoint}   tables ${statusTable}, ${resourcesTable}
+  Consumer    ${consumerOn ? 'on' : 'off (LOCAL_CONSUMER=off)'}
+  State       ${dataDir}/
+
+Try it (token valid 12 h for business-123:*:appointment:*):
+  export TOKEN=${token}
+  curl -i -X POST http://localhost:${port}/api/resources/business-123-location-456 \\
+    -H "Content-Type: application/json" -H "Authorization: Bearer $TOKEN" \\
+    -H "X-Business-ID: business-123" -H "X-Location-ID: location-456" -H "X-Resource-Type: appointment" \\
+    -d '{"data":{"patientName":"John Doe","appointmentTime":"2024-01-01T10:00:00Z","service":"consultation"}}'
+
+Ctrl-C stops everything.
+`);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`[start] ${e instanceof Error ? e.message : String(e)}\n`);
+  void stop(1);
+});
