@@ -1,0 +1,90 @@
+import type { GatewayStackProps } from '../lib/GatewayStack';
+import type { SpoolVolume } from '../lib/GatewayService';
+
+/** The context keys `cdk -c key=value` (or cdk.json's `context`) may set; see infra/DEPLOY.md. */
+export const SETTING_KEYS = [
+  'shardCount',
+  'retentionHours',
+  'alarmEmail',
+  'jwtIssuer',
+  'jwtAudience',
+  'jwtJwksUrl',
+  'certificateArn',
+  'desiredCount',
+  'consumerBatchSize',
+  'consumerParallelizationFactor',
+  'spoolVolume',
+  'sensitiveFields',
+  'metricsNamespace',
+] as const;
+
+export type SettingKey = (typeof SETTING_KEYS)[number];
+
+/** A context value that cannot be used; the message names the key. */
+export class SettingError extends Error {
+  override readonly name = 'SettingError';
+}
+
+/**
+ * Turns raw context values (strings from `-c`, or JSON values from cdk.json) into the stack's settings.
+ * Unset or empty keys take the stack's documented defaults.
+ * @throws SettingError naming the first bad key.
+ */
+export function parseSettings(get: (key: SettingKey) => unknown): Omit<GatewayStackProps, keyof import('aws-cdk-lib').StackProps> {
+  const str = (key: SettingKey): string | undefined => {
+    const raw = get(key);
+    if (raw === undefined || raw === null || raw === '') return undefined;
+    if (typeof raw !== 'string') throw new SettingError(`context ${key} must be a string, got ${JSON.stringify(raw)}`);
+    return raw.trim();
+  };
+  const int = (key: SettingKey, min: number, max: number): number | undefined => {
+    const raw = get(key);
+    if (raw === undefined || raw === null || raw === '') return undefined;
+    const n = typeof raw === 'number' ? raw : Number(String(raw).trim());
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new SettingError(`context ${key} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+    }
+    return n;
+  };
+
+  const shardRaw = get('shardCount');
+  const shardCount =
+    shardRaw === undefined || shardRaw === '' || shardRaw === 'on-demand' || shardRaw === 0 || shardRaw === '0'
+      ? ('on-demand' as const)
+      : int('shardCount', 1, 10_000);
+
+  const spool = str('spoolVolume') ?? 'ephemeral';
+  if (spool !== 'ephemeral' && spool !== 'efs') {
+    throw new SettingError(`context spoolVolume must be 'ephemeral' or 'efs', got ${JSON.stringify(spool)}`);
+  }
+
+  const jwtJwksUrl = str('jwtJwksUrl');
+  if (jwtJwksUrl && !/^https:\/\//.test(jwtJwksUrl)) {
+    throw new SettingError(`context jwtJwksUrl must be an https URL, got ${JSON.stringify(jwtJwksUrl)}`);
+  }
+  const certificateArn = str('certificateArn');
+  if (certificateArn && !/^arn:aws[a-z-]*:acm:/.test(certificateArn)) {
+    throw new SettingError(`context certificateArn must be an ACM certificate ARN, got ${JSON.stringify(certificateArn)}`);
+  }
+
+  const fieldsRaw = get('sensitiveFields');
+  const sensitiveFields = Array.isArray(fieldsRaw)
+    ? fieldsRaw.map(String)
+    : (str('sensitiveFields') ?? '').split(',').map((f) => f.trim()).filter(Boolean);
+
+  return {
+    shardCount,
+    retentionHours: int('retentionHours', 24, 8760),
+    alarmEmail: str('alarmEmail'),
+    jwtIssuer: str('jwtIssuer'),
+    jwtAudience: str('jwtAudience'),
+    jwtJwksUrl,
+    certificateArn,
+    desiredCount: int('desiredCount', 1, 100),
+    consumerBatchSize: int('consumerBatchSize', 1, 10_000),
+    consumerParallelizationFactor: int('consumerParallelizationFactor', 1, 10),
+    spoolVolume: spool as SpoolVolume,
+    sensitiveFields,
+    metricsNamespace: str('metricsNamespace'),
+  };
+}

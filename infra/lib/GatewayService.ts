@@ -1,0 +1,348 @@
+import { fileURLToPath } from 'node:url';
+import { Annotations, Duration, RemovalPolicy, Size, Stack, Validations } from 'aws-cdk-lib';
+import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as ecsPatterns from 'aws-cdk-lib/aws-ecs-patterns';
+import * as efs from 'aws-cdk-lib/aws-efs';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import type { FieldEncryptionKey } from './FieldEncryptionKey';
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The port the gateway container listens on. */
+export const GATEWAY_PORT = 3000;
+/** Where the gateway keeps its spool; an EFS volume is mounted here when `spoolVolume` is `'efs'`. */
+export const SPOOL_DIR = '/var/spool/gateway';
+/**
+ * Left out of the image's build context (the repository root). The same list is in the root `.dockerignore`,
+ * which `docker build` reads; CDK reads it too, this list makes the asset independent of that file.
+ */
+export const DOCKER_IMAGE_EXCLUDES = [
+  '.git',
+  '**/node_modules',
+  'cdk.out',
+  '.data',
+  '**/dist',
+  'bench/results',
+  'coverage',
+  '*.cpuprofile',
+  '.env',
+  'infra',
+  'bench',
+  'local',
+  'consumer-stub',
+  'test',
+  '.ci',
+  'cdk.json',
+  '**/*.md',
+];
+
+/** Where the gateway's spool lives: the task's own disk, or an EFS file system that outlives the task. */
+export type SpoolVolume = 'ephemeral' | 'efs';
+
+export interface GatewayAuthProps {
+  /**
+   * JWKS URL for RS256/ES256 tokens. Without it, the gateway verifies HS256 tokens with a secret generated in
+   * Secrets Manager and injected as an ECS secret.
+   * @default - secret mode
+   */
+  readonly jwksUrl?: string;
+  /** @default - the `iss` claim is not checked */
+  readonly issuer?: string;
+  /** @default - the `aud` claim is not checked */
+  readonly audience?: string;
+}
+
+export interface GatewayServiceProps {
+  /** The stream the gateway writes operations to; it may only put records and describe the stream. */
+  readonly stream: kinesis.IStream;
+  /** The status table; the gateway reads and writes it. */
+  readonly statusTable: dynamodb.ITable;
+  /** The key of encrypted fields; the gateway may only generate data keys with it. */
+  readonly fieldEncryptionKey: FieldEncryptionKey;
+  /** @default - secret mode, no issuer or audience check */
+  readonly auth?: GatewayAuthProps;
+  /**
+   * An ACM certificate for an HTTPS listener on 443 (HTTP on 80 redirects to it).
+   * @default - plain HTTP on port 80, with a synth-time warning
+   */
+  readonly certificate?: acm.ICertificate;
+  /**
+   * The VPC of the load balancer and the tasks.
+   * @default - a new VPC over two availability zones with one NAT gateway and flow logs
+   */
+  readonly vpc?: ec2.IVpc;
+  /**
+   * Tasks running normally; autoscaling never goes below it.
+   * @default 2
+   */
+  readonly desiredCount?: number;
+  /**
+   * Upper bound for autoscaling.
+   * @default 5 times desiredCount
+   */
+  readonly maxCount?: number;
+  /**
+   * Where the spool lives.
+   * @default 'ephemeral'
+   */
+  readonly spoolVolume?: SpoolVolume;
+  /**
+   * Top-level fields of `data` encrypted before they reach the stream.
+   * @default - none
+   */
+  readonly sensitiveFields?: string[];
+  /**
+   * Days a status item is kept.
+   * @default 7
+   */
+  readonly statusRetentionDays?: number;
+  /** @default 'info' */
+  readonly logLevel?: string;
+  /**
+   * CloudWatch namespace of the gateway's embedded-format metrics.
+   * @default 'ResourceGateway'
+   */
+  readonly metricsNamespace?: string;
+  /** @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * The gateway image.
+   * @default - built from app/Dockerfile with the repository root as context
+   */
+  readonly image?: ecs.ContainerImage;
+}
+
+/**
+ * The gateway: a Fargate service behind an Application Load Balancer, with `/health` checks, a deployment
+ * circuit breaker that rolls back, autoscaling on CPU and on requests per target, a stop timeout longer
+ * than the server's drain, and logs with retention.
+ */
+export class GatewayService extends Construct {
+  public readonly service: ecsPatterns.ApplicationLoadBalancedFargateService;
+  public readonly taskRole: iam.Role;
+  public readonly container: ecs.ContainerDefinition;
+  public readonly logGroup: logs.LogGroup;
+  /** The generated HS256 secret, in secret mode. */
+  public readonly jwtSecret?: secretsmanager.Secret;
+  /** The spool's file system, when `spoolVolume` is `'efs'`. */
+  public readonly spoolFileSystem?: efs.FileSystem;
+  /** The gateway's base URL (the load balancer's DNS name). */
+  public readonly url: string;
+
+  constructor(scope: Construct, id: string, props: GatewayServiceProps) {
+    super(scope, id);
+    const desiredCount = props.desiredCount ?? 2;
+    const maxCount = props.maxCount ?? desiredCount * 5;
+    const spoolVolume = props.spoolVolume ?? 'ephemeral';
+
+    const vpc = props.vpc ?? this.createVpc();
+    const cluster = new ecs.Cluster(this, 'Cluster', {
+      vpc,
+      containerInsightsV2: ecs.ContainerInsights.ENABLED,
+    });
+
+    this.taskRole = new iam.Role(this, 'TaskRole', { assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com') });
+    const taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
+      cpu: 1024,
+      memoryLimitMiB: 2048,
+      // x86_64 builds natively on the common CI runners; the bundle is plain JS, so ARM64 is a two-line change.
+      runtimePlatform: { cpuArchitecture: ecs.CpuArchitecture.X86_64, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
+      taskRole: this.taskRole,
+    });
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+    });
+
+    const auth = props.auth ?? {};
+    const secrets: Record<string, ecs.Secret> = {};
+    if (!auth.jwksUrl) {
+      this.jwtSecret = new secretsmanager.Secret(this, 'JwtSecret', {
+        description: 'HS256 key the gateway verifies bearer tokens with; token issuers sign with it',
+        generateSecretString: { passwordLength: 64, excludePunctuation: true },
+      });
+      secrets.JWT_SECRET = ecs.Secret.fromSecretsManager(this.jwtSecret);
+      Validations.of(this.jwtSecret).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason: 'An HS256 key shared with token issuers cannot rotate without them; rotate by re-deploying, or use JWKS mode (jwtJwksUrl), whose keys rotate at the issuer.',
+      });
+    }
+
+    this.container = taskDefinition.addContainer('gateway', {
+      image:
+        props.image ??
+        ecs.ContainerImage.fromAsset(REPO_ROOT, {
+          file: 'app/Dockerfile',
+          exclude: DOCKER_IMAGE_EXCLUDES,
+          platform: Platform.LINUX_AMD64,
+        }),
+      portMappings: [{ containerPort: GATEWAY_PORT }],
+      environment: {
+        PORT: String(GATEWAY_PORT),
+        LOG_LEVEL: props.logLevel ?? 'info',
+        AWS_REGION: Stack.of(this).region,
+        KINESIS_STREAM_NAME: props.stream.streamName,
+        STATUS_TABLE_NAME: props.statusTable.tableName,
+        STATUS_RETENTION_DAYS: String(props.statusRetentionDays ?? 7),
+        SPOOL_DIR,
+        SENSITIVE_FIELDS: (props.sensitiveFields ?? []).join(','),
+        FIELD_ENCRYPTION_KEY_ARN: props.fieldEncryptionKey.key.keyArn,
+        METRICS_NAMESPACE: props.metricsNamespace ?? 'ResourceGateway',
+        ...(auth.jwksUrl ? { JWT_JWKS_URL: auth.jwksUrl } : {}),
+        ...(auth.issuer ? { JWT_ISSUER: auth.issuer } : {}),
+        ...(auth.audience ? { JWT_AUDIENCE: auth.audience } : {}),
+      },
+      secrets,
+      logging: ecs.LogDrivers.awsLogs({
+        streamPrefix: 'gateway',
+        logGroup: this.logGroup,
+        // Non-blocking: a slow CloudWatch Logs must not stall stdout and with it the event loop.
+        mode: ecs.AwsLogDriverMode.NON_BLOCKING,
+        maxBufferSize: Size.mebibytes(25),
+      }),
+      // The server drains within 25 s of SIGTERM; 45 s leaves room for the spool's last fsync before SIGKILL.
+      stopTimeout: Duration.seconds(45),
+      // An init process as PID 1 forwards SIGTERM and reaps children.
+      linuxParameters: new ecs.LinuxParameters(this, 'LinuxParameters', { initProcessEnabled: true }),
+    });
+
+    Validations.of(taskDefinition).acknowledge({
+      id: 'AwsSolutions-ECS2',
+      reason: 'The plain environment holds only names, ARNs and tuning values; the one secret (JWT_SECRET) is injected from Secrets Manager.',
+    });
+    Validations.of(taskDefinition.obtainExecutionRole()).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'ecr:GetAuthorizationToken, added by CDK for pulling the image, has no resource-level permissions.',
+    });
+
+    this.service = new ecsPatterns.ApplicationLoadBalancedFargateService(this, 'Service', {
+      cluster,
+      taskDefinition,
+      desiredCount,
+      publicLoadBalancer: true,
+      minHealthyPercent: 100,
+      maxHealthyPercent: 200,
+      circuitBreaker: { enable: true, rollback: true },
+      ...(props.certificate
+        ? {
+            certificate: props.certificate,
+            protocol: elbv2.ApplicationProtocol.HTTPS,
+            redirectHTTP: true,
+            sslPolicy: elbv2.SslPolicy.RECOMMENDED_TLS,
+          }
+        : { protocol: elbv2.ApplicationProtocol.HTTP }),
+    });
+    if (!props.certificate) {
+      Annotations.of(this).addWarningV2(
+        'resource-gateway:http-listener',
+        'No certificateArn: the gateway listens on plain HTTP, so bearer tokens cross the internet unencrypted. ' +
+          'Pass -c certificateArn=arn:aws:acm:... for an HTTPS listener.',
+      );
+    }
+
+    const targetGroup = this.service.targetGroup;
+    targetGroup.configureHealthCheck({
+      path: '/health',
+      healthyHttpCodes: '200',
+      interval: Duration.seconds(15),
+      timeout: Duration.seconds(5),
+      healthyThresholdCount: 2,
+      unhealthyThresholdCount: 3,
+    });
+    // ECS sends SIGTERM only after deregistration: 30 s lets in-flight requests (at most ~3 s, the spool
+    // fallback bound) and idle keep-alive connections end first, without slowing deployments by minutes.
+    targetGroup.setAttribute('deregistration_delay.timeout_seconds', '30');
+
+    const loadBalancer = this.service.loadBalancer;
+    loadBalancer.setAttribute('routing.http.drop_invalid_header_fields.enabled', 'true');
+    loadBalancer.logAccessLogs(this.createAccessLogBucket());
+    Validations.of(loadBalancer).acknowledge({
+      id: 'AwsSolutions-EC23',
+      reason: 'A public API: clients reach the load balancer from anywhere on its listener ports; tasks accept traffic only from it.',
+    });
+
+    const scaling = this.service.service.autoScaleTaskCount({ minCapacity: desiredCount, maxCapacity: maxCount });
+    // 60%: one Node process per task; headroom for GC and for a neighbour task failing.
+    scaling.scaleOnCpuUtilization('Cpu', { targetUtilizationPercent: 60 });
+    // 60,000 per minute is 1,000 req/s per task, well under the ~1.6k req/s a core serves unbatched.
+    scaling.scaleOnRequestCount('Requests', { requestsPerTarget: 60_000, targetGroup });
+
+    if (spoolVolume === 'efs') {
+      this.spoolFileSystem = this.addEfsSpool(vpc, taskDefinition);
+    }
+
+    // The gateway writes records and describes the stream (readiness); the stream key only generates data keys.
+    props.stream.grant(this.taskRole, 'kinesis:PutRecord', 'kinesis:PutRecords', 'kinesis:DescribeStreamSummary');
+    props.stream.encryptionKey?.grant(this.taskRole, 'kms:GenerateDataKey');
+    props.statusTable.grantReadWriteData(this.taskRole);
+    props.fieldEncryptionKey.grantEncrypt(this.taskRole);
+
+    this.url = `${props.certificate ? 'https' : 'http'}://${loadBalancer.loadBalancerDnsName}`;
+  }
+
+  private createVpc(): ec2.Vpc {
+    const flowLogs = new logs.LogGroup(this, 'FlowLogs', { retention: logs.RetentionDays.ONE_MONTH });
+    const vpc = new ec2.Vpc(this, 'Vpc', {
+      maxAzs: 2,
+      // One NAT gateway keeps the idle cost low; if its zone fails, tasks in the other zone spool until it is back.
+      natGateways: 1,
+      flowLogs: { All: { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogs) } },
+    });
+    // Status-table traffic stays off the NAT gateway (gateway endpoints cost nothing).
+    vpc.addGatewayEndpoint('DynamoDb', { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB });
+    return vpc;
+  }
+
+  private createAccessLogBucket(): s3.Bucket {
+    const bucket = new s3.Bucket(this, 'AccessLogs', {
+      encryption: s3.BucketEncryption.S3_MANAGED, // the only encryption ALB log delivery supports
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      lifecycleRules: [{ expiration: Duration.days(90) }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(bucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'This bucket only receives the load balancer access logs; logging access to the log bucket would need another bucket for the same purpose.',
+    });
+    return bucket;
+  }
+
+  private addEfsSpool(vpc: ec2.IVpc, taskDefinition: ecs.FargateTaskDefinition): efs.FileSystem {
+    const fileSystem = new efs.FileSystem(this, 'Spool', {
+      vpc,
+      encrypted: true,
+      throughputMode: efs.ThroughputMode.ELASTIC,
+      // Holds acknowledged operations not yet on the stream: never deleted with the stack.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    // uid/gid 1000 is the image's `node` user.
+    const accessPoint = fileSystem.addAccessPoint('SpoolAccessPoint', {
+      path: '/spool',
+      posixUser: { uid: '1000', gid: '1000' },
+      createAcl: { ownerUid: '1000', ownerGid: '1000', permissions: '750' },
+    });
+    taskDefinition.addVolume({
+      name: 'spool',
+      efsVolumeConfiguration: {
+        fileSystemId: fileSystem.fileSystemId,
+        transitEncryption: 'ENABLED',
+        authorizationConfig: { accessPointId: accessPoint.accessPointId, iam: 'ENABLED' },
+      },
+    });
+    this.container.addMountPoints({ sourceVolume: 'spool', containerPath: SPOOL_DIR, readOnly: false });
+    fileSystem.grantReadWrite(this.taskRole);
+    fileSystem.connections.allowDefaultPortFrom(this.service.service);
+    return fileSystem;
+  }
+}
