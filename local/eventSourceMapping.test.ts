@@ -1,0 +1,237 @@
+import { PutRecordCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKinesisClient } from '../common/awsClients';
+import { startEmulators, type Emulators } from './emulators';
+import { EventSourceMapping, type EventSourceMappingOptions, type KinesisBatchHandler } from './eventSourceMapping';
+import { ensureStream } from './provision';
+
+let emulators: Emulators;
+let kinesis: KinesisClient;
+let streams = 0;
+
+beforeAll(async () => {
+  emulators = await startEmulators();
+  kinesis = createKinesisClient({ region: 'us-east-1', endpoint: emulators.kinesisEndpoint });
+});
+afterAll(async () => {
+  kinesis.destroy();
+  await emulators.close();
+});
+
+/** Hash keys that land on the first and on the second of two shards. */
+const SHARD_0 = '0';
+const SHARD_1 = (2n ** 127n + 1n).toString();
+
+async function stream(shards = 1): Promise<string> {
+  const name = `esm-test-${++streams}`;
+  await ensureStream(kinesis, name, shards);
+  return name;
+}
+
+async function put(streamName: string, text: string, hashKey = SHARD_0): Promise<string> {
+  const out = await kinesis.send(
+    new PutRecordCommand({ StreamName: streamName, Data: Buffer.from(text), PartitionKey: `pk-${text}`, ExplicitHashKey: hashKey }),
+  );
+  return out.SequenceNumber!;
+}
+
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** A mapping over `streamName` whose handler is `handler`, with state in a fresh (or given) directory. */
+function mapping(streamName: string, handler: KinesisBatchHandler, o: Partial<EventSourceMappingOptions> & { dir?: string } = {}) {
+  const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'esm-'));
+  const esm = new EventSourceMapping({
+    kinesis,
+    streamName,
+    handler,
+    checkpointDir: join(dir, 'checkpoints'),
+    deadLetterFile: join(dir, 'dead-letter.jsonl'),
+    logger: quiet,
+    pollIntervalMs: 10,
+    ...o,
+  });
+  return { esm, dir };
+}
+
+/** A handler that records each event's decoded records and answers with `respond`. */
+function recording(respond: (event: KinesisStreamEvent, call: number) => KinesisStreamBatchResponse = () => ({ batchItemFailures: [] })) {
+  const calls: { shard: string; texts: string[]; event: KinesisStreamEvent }[] = [];
+  const handler: KinesisBatchHandler = async (event) => {
+    calls.push({
+      shard: event.Records[0]!.eventID.split(':')[0]!,
+      texts: event.Records.map((r) => Buffer.from(r.kinesis.data, 'base64').toString()),
+      event,
+    });
+    return respond(event, calls.length);
+  };
+  return { calls, handler };
+}
+
+const fail = (event: KinesisStreamEvent, index: number): KinesisStreamBatchResponse => ({
+  batchItemFailures: [{ itemIdentifier: event.Records[index]!.kinesis.sequenceNumber }],
+});
+
+/** Polls until `done` holds, at most `ms`. */
+async function until(done: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe('EventSourceMapping', () => {
+  it('delivers each shard’s records in order, in the event shape Lambda delivers', async () => {
+    const name = await stream(2);
+    const seq = await put(name, 'a1');
+    await put(name, 'a2');
+    await put(name, 'b1', SHARD_1);
+    await put(name, 'a3');
+    await put(name, 'b2', SHARD_1);
+    const { calls, handler } = recording();
+    const { esm } = mapping(name, handler);
+    expect(await esm.pollOnce()).toBe(5);
+    expect(calls.map((c) => c.texts).sort()).toEqual([['a1', 'a2', 'a3'], ['b1', 'b2']]);
+    const first = calls.find((c) => c.texts[0] === 'a1')!;
+    expect(first.event.Records[0]).toEqual({
+      kinesis: {
+        kinesisSchemaVersion: '1.0',
+        partitionKey: 'pk-a1',
+        sequenceNumber: seq,
+        data: Buffer.from('a1').toString('base64'),
+        approximateArrivalTimestamp: expect.any(Number),
+      },
+      eventSource: 'aws:kinesis',
+      eventVersion: '1.0',
+      eventID: `shardId-000000000000:${seq}`,
+      eventName: 'aws:kinesis:record',
+      invokeIdentityArn: 'arn:aws:iam::000000000000:role/consumer-stub-role',
+      awsRegion: 'us-east-1',
+      eventSourceARN: expect.stringMatching(new RegExp(`^arn:aws:kinesis:us-east-1:\\d+:stream/${name}$`)),
+    });
+    const arrived = first.event.Records[0]!.kinesis.approximateArrivalTimestamp;
+    expect(Math.abs(arrived - Date.now() / 1000)).toBeLessThan(60);
+  });
+
+  it('invokes at most batchSize records at a time, in order', async () => {
+    const name = await stream();
+    for (const t of ['1', '2', '3']) await put(name, t);
+    const { calls, handler } = recording();
+    const { esm } = mapping(name, handler, { batchSize: 2 });
+    await esm.pollOnce();
+    await esm.pollOnce();
+    expect(calls.map((c) => c.texts)).toEqual([['1', '2'], ['3']]);
+  });
+
+  it('retries from the lowest failed record of batchItemFailures', async () => {
+    const name = await stream();
+    for (const t of ['1', '2', '3', '4']) await put(name, t);
+    const { calls, handler } = recording((event, call) =>
+      call === 1 ? { batchItemFailures: [3, 1].map((i) => ({ itemIdentifier: event.Records[i]!.kinesis.sequenceNumber })) } : { batchItemFailures: [] },
+    );
+    const { esm } = mapping(name, handler);
+    await esm.pollOnce();
+    await esm.pollOnce();
+    await esm.pollOnce();
+    expect(calls.map((c) => c.texts)).toEqual([['1', '2', '3', '4'], ['2', '3', '4']]);
+  });
+
+  it('retries the whole batch when the handler throws', async () => {
+    const name = await stream();
+    for (const t of ['1', '2']) await put(name, t);
+    let call = 0;
+    const { calls, handler: record } = recording();
+    const handler: KinesisBatchHandler = async (event, context) => {
+      await record(event, context);
+      if (++call === 1) throw new Error('boom');
+      return { batchItemFailures: [] };
+    };
+    const { esm } = mapping(name, handler);
+    await esm.pollOnce();
+    await esm.pollOnce();
+    expect(calls.map((c) => c.texts)).toEqual([['1', '2'], ['1', '2']]);
+  });
+
+  it('dead-letters a record after maxRetries and moves on to the next', async () => {
+    const name = await stream();
+    for (const t of ['1', '2', '3']) await put(name, t);
+    const bad = await kinesis.send(new PutRecordCommand({ StreamName: name, Data: Buffer.from('x'), PartitionKey: 'p' }));
+    const { calls, handler } = recording((event) => {
+      const i = event.Records.findIndex((r) => r.kinesis.sequenceNumber === bad.SequenceNumber);
+      return i === -1 ? { batchItemFailures: [] } : fail(event, i);
+    });
+    const { esm, dir } = mapping(name, handler, { batchSize: 2, maxRetries: 2 });
+    await put(name, '5');
+    for (let i = 0; i < 6; i++) await esm.pollOnce();
+    expect(calls.map((c) => c.texts)).toEqual([['1', '2'], ['3', 'x'], ['x', '5'], ['x', '5'], ['5']]);
+    const lines = readFileSync(join(dir, 'dead-letter.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      condition: 'RetryAttemptsExhausted',
+      approximateInvokeCount: 3,
+      KinesisBatchInfo: { shardId: 'shardId-000000000000', startSequenceNumber: bad.SequenceNumber, batchSize: 1 },
+      record: { sequenceNumber: bad.SequenceNumber, data: Buffer.from('x').toString('base64'), partitionKey: 'p' },
+    });
+  });
+
+  it('resumes after the last checkpointed record when restarted', async () => {
+    const name = await stream();
+    for (const t of ['1', '2']) await put(name, t);
+    const first = recording();
+    const { esm, dir } = mapping(name, first.handler);
+    await esm.pollOnce();
+    expect(existsSync(join(dir, 'checkpoints', 'shardId-000000000000.json'))).toBe(true);
+    await put(name, '3');
+    const second = recording();
+    const { esm: restarted } = mapping(name, second.handler, { dir });
+    await restarted.pollOnce();
+    expect(second.calls.map((c) => c.texts)).toEqual([['3']]);
+  });
+
+  it('a record that failed is delivered again after a restart', async () => {
+    const name = await stream();
+    for (const t of ['1', '2']) await put(name, t);
+    const first = recording((event) => fail(event, 1));
+    const { esm, dir } = mapping(name, first.handler);
+    await esm.pollOnce();
+    const second = recording();
+    const { esm: restarted } = mapping(name, second.handler, { dir });
+    await restarted.pollOnce();
+    expect(second.calls.map((c) => c.texts)).toEqual([['2']]);
+  });
+
+  it('start polls continuously, and stop waits for the in-flight batch and checkpoints it', async () => {
+    const name = await stream();
+    await put(name, '1');
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const seen: string[] = [];
+    const handler: KinesisBatchHandler = async (event) => {
+      seen.push(...event.Records.map((r) => Buffer.from(r.kinesis.data, 'base64').toString()));
+      if (seen.length === 2) await gate;
+      return { batchItemFailures: [] };
+    };
+    const { esm, dir } = mapping(name, handler);
+    await esm.start();
+    await until(() => seen.length === 1);
+    await put(name, '2');
+    await until(() => seen.length === 2);
+    let stopped = false;
+    const stopping = esm.stop().then(() => (stopped = true));
+    await new Promise((r) => setImmediate(r));
+    expect(stopped).toBe(false);
+    release();
+    await stopping;
+    const checkpoint = JSON.parse(readFileSync(join(dir, 'checkpoints', 'shardId-000000000000.json'), 'utf8'));
+    const third = recording();
+    await put(name, '3');
+    const { esm: restarted } = mapping(name, third.handler, { dir });
+    await restarted.pollOnce();
+    expect(third.calls.map((c) => c.texts)).toEqual([['3']]);
+    expect(checkpoint.sequenceNumber).toBeDefined();
+  });
+});
