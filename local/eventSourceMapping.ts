@@ -211,7 +211,8 @@ export class EventSourceMapping {
     const done = failedAt === -1 ? batch.length : failedAt;
     if (failedAt !== -1) {
       const record = batch[failedAt]!;
-      const attempts = state.failing?.sequenceNumber === record.SequenceNumber ? state.failing.attempts + 1 : 1;
+      const previous = state.failing;
+      const attempts = previous && previous.sequenceNumber === record.SequenceNumber ? previous.attempts + 1 : 1;
       state.failing = { sequenceNumber: record.SequenceNumber!, attempts };
       if (attempts > this.#o.maxRetries) {
         await this.#deadLetter(state, record, attempts);
