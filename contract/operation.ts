@@ -23,7 +23,10 @@ export const RequestIdSchema = v.pipe(v.string(), v.uuid('must be a UUID'));
 export const FilterKeySchema = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 of A-Z a-z 0-9 _ . -'));
 
 /** A resource's fields: any JSON object. */
-export const DataSchema = v.record(v.string(), v.unknown());
+export const DataSchema = v.custom<Record<string, unknown>>(
+  (d) => typeof d === 'object' && d !== null && !Array.isArray(d),
+  'must be a JSON object',
+);
 export const FiltersSchema = v.pipe(
   v.record(FilterKeySchema, v.string()),
   v.check((f) => Object.keys(f).length <= 20, 'at most 20 filters'),

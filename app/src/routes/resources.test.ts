@@ -1,0 +1,203 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startHarness, type Harness } from '../../test/harness';
+import { decodeOperation } from '../../../contract/operation';
+
+const BL = 'business-123-location-456';
+const SCOPE = { 'X-Business-ID': 'business-123', 'X-Location-ID': 'location-456', 'X-Resource-Type': 'appointment' };
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+let h: Harness;
+let app: ReturnType<Harness['app']>;
+let token: string;
+let before: number;
+
+beforeAll(async () => {
+  h = await startHarness();
+  app = h.app();
+  token = await h.token(['business-123:*:appointment:*']);
+});
+afterAll(() => h.close());
+beforeEach(async () => {
+  before = (await h.records()).length;
+});
+
+/** Records written since the test began. */
+async function written() {
+  return (await h.records()).slice(before);
+}
+
+function call(method: string, path: string, o: { body?: unknown; headers?: Record<string, string>; auth?: string | null; raw?: string } = {}) {
+  const headers: Record<string, string> = { ...SCOPE, ...o.headers };
+  if (o.auth !== null) headers.Authorization = `Bearer ${o.auth ?? token}`;
+  let body: string | undefined;
+  if (o.raw !== undefined) body = o.raw;
+  else if (o.body !== undefined) {
+    body = JSON.stringify(o.body);
+    headers['Content-Type'] ??= 'application/json';
+  }
+  return app.request(path, { method, headers, body });
+}
+
+describe('accepted operations', () => {
+  it('create answers 202 with the seed body and a Location, after its record is on the stream', async () => {
+    const res = await call('POST', `/api/resources/${BL}`, { body: { data: { patientName: 'John Doe', service: 'consultation' } } });
+    expect(res.status).toBe(202);
+    const body = (await res.json()) as { data: Record<string, string>; meta: Record<string, string>; success: boolean };
+    expect(body.success).toBe(true);
+    expect(body.data.id).toMatch(/^appointment-[0-9a-f-]{36}$/);
+    expect(body.data).toMatchObject({ patientName: 'John Doe', status: 'processing' });
+    expect(body.data.requestId).toMatch(UUID);
+    expect(body.meta).toMatchObject({ businessId: 'business-123', locationId: 'location-456', resourceType: 'appointment', operation: 'create' });
+    expect(new Date(body.meta.timestamp!).toISOString()).toBe(body.meta.timestamp);
+    expect(res.headers.get('Location')).toBe(`/api/requests/${body.data.requestId}`);
+
+    const [rec, ...rest] = await written();
+    expect(rest).toHaveLength(0);
+    expect(rec!.partitionKey).toBe('business-123-location-456-appointment');
+    expect(rec!.json).toEqual({
+      operation: 'create',
+      businessId: 'business-123',
+      locationId: 'location-456',
+      resourceType: 'appointment',
+      resourceId: body.data.id,
+      data: { patientName: 'John Doe', service: 'consultation', id: body.data.id },
+      timestamp: body.meta.timestamp,
+      requestId: body.data.requestId,
+      sub: 'alice',
+      correlationId: res.headers.get('X-Request-ID'),
+    });
+    expect(() => decodeOperation(rec!.bytes)).not.toThrow();
+  });
+
+  it('create generates distinct resource ids under concurrency', async () => {
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () => call('POST', `/api/resources/${BL}`, { body: { data: { n: 1 } } })),
+    );
+    const ids = await Promise.all(responses.map(async (r) => ((await r.json()) as { data: { id: string } }).data.id));
+    expect(new Set(ids).size).toBe(20);
+    expect(await written()).toHaveLength(20);
+  });
+
+  it.each([
+    ['PUT', 'update'],
+    ['PATCH', 'patch'],
+  ])('%s answers 202 and writes an %s record with the data and resourceId', async (method, operation) => {
+    const res = await call(method, `/api/resources/${BL}/appointment-123`, { body: { data: { status: 'confirmed' } } });
+    expect(res.status).toBe(202);
+    const [rec] = await written();
+    expect(rec!.json).toMatchObject({ operation, resourceId: 'appointment-123', data: { status: 'confirmed' } });
+    expect(((await res.json()) as { data: { id: string } }).data.id).toBe('appointment-123');
+  });
+
+  it('DELETE answers 202 and writes a delete record without data', async () => {
+    const res = await call('DELETE', `/api/resources/${BL}/appointment-123`);
+    expect(res.status).toBe(202);
+    const [rec] = await written();
+    expect(rec!.json).toMatchObject({ operation: 'delete', resourceId: 'appointment-123' });
+    expect(rec!.json).not.toHaveProperty('data');
+  });
+
+  it('GET list writes a list record with pagination and filters', async () => {
+    const res = await call('GET', `/api/resources/${BL}?page=2&limit=5&status=confirmed&date=2024-01-01`);
+    expect(res.status).toBe(202);
+    const [rec] = await written();
+    expect(rec!.json).toMatchObject({ operation: 'list', pagination: { page: 2, limit: 5 }, filters: { status: 'confirmed', date: '2024-01-01' } });
+  });
+
+  it('GET list defaults to page 1 of 20 without filters', async () => {
+    await call('GET', `/api/resources/${BL}`);
+    const [rec] = await written();
+    expect(rec!.json.pagination).toEqual({ page: 1, limit: 20 });
+    expect(rec!.json).not.toHaveProperty('filters');
+  });
+
+  it('keeps a valid X-Request-ID and returns it', async () => {
+    const res = await call('DELETE', `/api/resources/${BL}/a-1`, { headers: { 'X-Request-ID': 'trace-42' } });
+    expect(res.headers.get('X-Request-ID')).toBe('trace-42');
+    const [rec] = await written();
+    expect(rec!.json.correlationId).toBe('trace-42');
+  });
+
+  it('logs each sent record with its partition key, shard and sequence number at debug', async () => {
+    const res = await call('DELETE', `/api/resources/${BL}/a-2`);
+    const { requestId } = ((await res.json()) as { data: { requestId: string } }).data;
+    const [rec] = await written();
+    const line = h.logs.map((l) => JSON.parse(l)).find((l) => l.msg === 'record sent' && l.requestId === requestId);
+    expect(line).toMatchObject({ partitionKey: rec!.partitionKey, shardId: rec!.shardId, sequenceNumber: rec!.sequenceNumber });
+  });
+});
+
+describe('refused requests write nothing', () => {
+  const big = 'x'.repeat(1024 * 1024);
+  it.each([
+    ['no token', 401, 'UNAUTHORIZED', 'POST', `/api/resources/${BL}`, { body: { data: {} }, auth: null }],
+    ['a garbage token', 401, 'UNAUTHORIZED', 'POST', `/api/resources/${BL}`, { body: { data: {} }, auth: 'abc.def.ghi' }],
+    ['a token of another tenant', 403, 'FORBIDDEN', 'POST', '/api/resources/business-999-location-456', { body: { data: {} }, headers: { 'X-Business-ID': 'business-999' } }],
+    ['a missing scope header', 400, 'VALIDATION_ERROR', 'DELETE', `/api/resources/${BL}/a-1`, { headers: { 'X-Resource-Type': '' } }],
+    ['a path that does not match the headers', 400, 'VALIDATION_ERROR', 'DELETE', '/api/resources/business-123-location-999/a-1', {}],
+    ['a bad business id', 400, 'VALIDATION_ERROR', 'DELETE', '/api/resources/bad!id-location-456/a-1', { headers: { 'X-Business-ID': 'bad!id' } }],
+    ['a resource type starting with a digit', 400, 'VALIDATION_ERROR', 'DELETE', `/api/resources/${BL}/a-1`, { headers: { 'X-Resource-Type': '9lives' } }],
+    ['a bad resource id', 400, 'VALIDATION_ERROR', 'DELETE', `/api/resources/${BL}/a%20b`, {}],
+    ['a body that is not JSON', 400, 'VALIDATION_ERROR', 'POST', `/api/resources/${BL}`, { raw: '{nope', headers: { 'Content-Type': 'application/json' } }],
+    ['a body without data', 400, 'VALIDATION_ERROR', 'POST', `/api/resources/${BL}`, { body: { other: 1 } }],
+    ['data that is an array', 400, 'VALIDATION_ERROR', 'PUT', `/api/resources/${BL}/a-1`, { body: { data: [1, 2] } }],
+    ['a text body', 415, 'UNSUPPORTED_MEDIA_TYPE', 'PATCH', `/api/resources/${BL}/a-1`, { raw: 'data', headers: { 'Content-Type': 'text/plain' } }],
+    ['a body over the record limit', 413, 'PAYLOAD_TOO_LARGE', 'POST', `/api/resources/${BL}`, { body: { data: { big } } }],
+    ['a page of 0', 400, 'VALIDATION_ERROR', 'GET', `/api/resources/${BL}?page=0`, {}],
+    ['a limit of 101', 400, 'VALIDATION_ERROR', 'GET', `/api/resources/${BL}?limit=101`, {}],
+    ['a repeated filter', 400, 'VALIDATION_ERROR', 'GET', `/api/resources/${BL}?status=a&status=b`, {}],
+    ['a filter with a bad name', 400, 'VALIDATION_ERROR', 'GET', `/api/resources/${BL}?${encodeURIComponent('a b')}=1`, {}],
+    ['21 filters', 400, 'VALIDATION_ERROR', 'GET', `/api/resources/${BL}?${Array.from({ length: 21 }, (_, i) => `f${i}=1`).join('&')}`, {}],
+    ['a __proto__ key in data', 400, 'VALIDATION_ERROR', 'POST', `/api/resources/${BL}`, { raw: '{"data":{"a":{"__proto__":{"x":1}}}}', headers: { 'Content-Type': 'application/json' } }],
+    ['an unknown route', 404, 'NOT_FOUND', 'GET', '/api/nothing', {}],
+  ] as const)('%s: %i %s', async (_name, status, code, method, path, opts) => {
+    const res = await call(method, path, opts as Parameters<typeof call>[2]);
+    expect(res.status).toBe(status);
+    const body = (await res.json()) as { success: boolean; error: { code: string; message: string } };
+    expect(body.success).toBe(false);
+    expect(body.error.code).toBe(code);
+    expect(body.error.message).toEqual(expect.any(String));
+    expect(await written()).toHaveLength(0);
+  });
+
+  it('names each bad field in error.details', async () => {
+    const res = await call('DELETE', '/api/resources/x-y/a%20b', { headers: { 'X-Business-ID': 'b!', 'X-Location-ID': '' } });
+    const body = (await res.json()) as { error: { details: { field: string }[] } };
+    expect(body.error.details.map((d) => d.field).sort()).toEqual(['header.x-business-id', 'header.x-location-id']);
+  });
+
+  it('answers 401 with WWW-Authenticate: Bearer', async () => {
+    const res = await call('DELETE', `/api/resources/${BL}/a-1`, { auth: null });
+    expect(res.headers.get('WWW-Authenticate')).toBe('Bearer');
+  });
+
+  it('checks permission per operation: list-only may not delete', async () => {
+    const listOnly = await h.token(['business-123:location-456:appointment:list']);
+    expect((await call('GET', `/api/resources/${BL}`, { auth: listOnly })).status).toBe(202);
+    const before2 = (await h.records()).length;
+    expect((await call('DELETE', `/api/resources/${BL}/a-1`, { auth: listOnly })).status).toBe(403);
+    expect(await h.records()).toHaveLength(before2);
+  });
+
+  it('refuses a record whose serialized size exceeds 1 MiB although the body fits', async () => {
+    // The body limit is the record limit; the record adds envelope fields, so a body just under it overflows.
+    const data = { big: 'x'.repeat(1024 * 1024 - 40) };
+    const res = await call('POST', `/api/resources/${BL}`, { body: { data } });
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('PAYLOAD_TOO_LARGE');
+    expect(await written()).toHaveLength(0);
+  });
+});
+
+describe('health', () => {
+  it('GET /health answers 200 without a token', async () => {
+    const res = await app.request('/health');
+    expect(res.status).toBe(200);
+  });
+
+  it('GET /ready answers 503 when the stream does not answer', async () => {
+    const notReady = h.app({ ready: async () => ({ ready: false }) });
+    const res = await notReady.request('/ready');
+    expect(res.status).toBe(503);
+  });
+});
