@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, readConfig } from './config';
+
+const required = { RESOURCES_TABLE_NAME: 'resources', STATUS_TABLE_NAME: 'status' };
+
+describe('readConfig', () => {
+  it('applies the defaults', () => {
+    expect(readConfig(required)).toEqual({
+      resourcesTableName: 'resources',
+      statusTableName: 'status',
+      statusRetentionSeconds: 7 * 24 * 3600,
+      region: 'us-east-1',
+      metricsNamespace: 'ResourceGateway',
+      logLevel: 'INFO',
+    });
+  });
+
+  it('reads every variable', () => {
+    expect(
+      readConfig({
+        ...required,
+        STATUS_RETENTION_DAYS: '2',
+        AWS_REGION: 'eu-west-1',
+        DYNAMODB_ENDPOINT: 'http://127.0.0.1:8000',
+        POWERTOOLS_METRICS_NAMESPACE: 'Ns',
+        POWERTOOLS_LOG_LEVEL: 'debug',
+      }),
+    ).toMatchObject({ statusRetentionSeconds: 2 * 24 * 3600, region: 'eu-west-1', dynamoEndpoint: 'http://127.0.0.1:8000', metricsNamespace: 'Ns', logLevel: 'DEBUG' });
+  });
+
+  it.each([
+    ['RESOURCES_TABLE_NAME', { STATUS_TABLE_NAME: 's' }],
+    ['STATUS_TABLE_NAME', { RESOURCES_TABLE_NAME: 'r' }],
+    ['STATUS_RETENTION_DAYS', { ...required, STATUS_RETENTION_DAYS: 'week' }],
+    ['DYNAMODB_ENDPOINT', { ...required, DYNAMODB_ENDPOINT: 'not a url' }],
+    ['LOG_LEVEL', { ...required, LOG_LEVEL: 'loud' }],
+  ])('fails fast naming %s when it is wrong', (name, env) => {
+    expect(() => readConfig(env)).toThrow(ConfigError);
+    expect(() => readConfig(env)).toThrow(name);
+  });
+});
