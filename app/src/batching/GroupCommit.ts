@@ -23,7 +23,7 @@ export interface GroupCommitOptions<T, R> {
   /** @default Math.random */
   random?: () => number;
   /** Told about each retry (for metrics and logs). */
-  onRetry?(info: { attempt: number; delayMs: number; error: Error }): void;
+  onRetry?(info: { attempt: number; delayMs: number; error: Error; items: number }): void;
   /** Told about each call (for metrics). */
   onBatch?(info: { items: number; durationMs: number }): void;
 }
@@ -139,25 +139,29 @@ export class GroupCommit<T, R> {
       else retries.push(entry);
     });
     this.inFlight--;
-    for (const entry of retries) this.retry(entry, (outcomes[batch.indexOf(entry)] as { error: Error }).error);
+    if (retries.length > 0) this.retry(retries, (outcomes[batch.indexOf(retries[0]!)] as { error: Error }).error);
     this.pump();
     this.checkIdle();
   }
 
-  private retry(entry: Entry<T, R>, error: Error): void {
-    entry.attempts++;
-    const delay = backoffDelay(entry.attempts, this.o.retry, this.random);
-    const deadline = entry.firstAt + this.o.retry.deadlineMs;
-    if (entry.attempts >= this.o.retry.maxAttempts || Date.now() + delay > deadline) {
-      entry.reject(new RetriesExhaustedError(entry.attempts, error));
-      return;
+  /** Schedules the failed items of one call for one retry together (one jitter draw), or gives up on them. */
+  private retry(entries: Entry<T, R>[], error: Error): void {
+    const attempt = Math.max(...entries.map((e) => e.attempts)) + 1;
+    const delay = backoffDelay(attempt, this.o.retry, this.random);
+    const again: Entry<T, R>[] = [];
+    for (const entry of entries) {
+      entry.attempts++;
+      const deadline = entry.firstAt + this.o.retry.deadlineMs;
+      if (entry.attempts >= this.o.retry.maxAttempts || Date.now() + delay > deadline) entry.reject(new RetriesExhaustedError(entry.attempts, error));
+      else again.push(entry);
     }
-    this.o.onRetry?.({ attempt: entry.attempts, delayMs: delay, error });
-    this.retrying++;
+    if (again.length === 0) return;
+    this.o.onRetry?.({ attempt, delayMs: delay, error, items: again.length });
+    this.retrying += again.length;
     setTimeout(() => {
-      this.retrying--;
+      this.retrying -= again.length;
       // Retried items go first: they were submitted before anything still queued.
-      this.queue.unshift(entry);
+      this.queue.unshift(...again);
       this.pump();
     }, delay);
   }

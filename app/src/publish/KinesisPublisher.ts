@@ -22,7 +22,7 @@ export interface KinesisPublisherOptions {
   random?: () => number;
   /** Metrics hooks. */
   onBatch?(info: { items: number; durationMs: number }): void;
-  onRetry?(info: { attempt: number; delayMs: number; error: Error }): void;
+  onRetry?(info: { attempt: number; delayMs: number; error: Error; items: number }): void;
 }
 
 class RecordFailedError extends Error {
