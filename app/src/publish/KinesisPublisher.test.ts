@@ -171,7 +171,7 @@ describe('KinesisPublisher retries', () => {
     await vi.advanceTimersByTimeAsync(10_000);
     await outcome;
     expect(k.calls).toHaveLength(5);
-    const e = await done.catch((x: StreamUnavailableError) => x);
+    const e = (await done.catch((x: unknown) => x)) as StreamUnavailableError;
     expect(e.headers['Retry-After']).toBe('1');
   });
 
