@@ -1,0 +1,142 @@
+import { Duration } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { logicalId, roleStatements, synthGatewayStack } from '../test/synth';
+
+describe('ConsumerStub', () => {
+  const { stack, template } = synthGatewayStack();
+  const ref = (token: string) => stack.resolve(token);
+  const consumer = stack.consumer;
+
+  it('reads the stream from the oldest record, reporting per-record failures and bisecting failing batches', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: ref(stack.operations.stream.streamArn),
+      FunctionName: ref(consumer.function.functionName),
+      StartingPosition: 'TRIM_HORIZON',
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BisectBatchOnFunctionError: true,
+      BatchSize: 100,
+      ParallelizationFactor: 1,
+    });
+  });
+
+  it('retries a failing batch 5 times, keeps records at most half the stream retention, then reports them to its queue', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      MaximumRetryAttempts: 5,
+      MaximumRecordAgeInSeconds: 12 * 3600,
+      DestinationConfig: { OnFailure: { Destination: ref(consumer.onFailureQueue.queueArn) } },
+    });
+  });
+
+  it('takes batch size, parallelization factor and retention from the settings', () => {
+    const tuned = synthGatewayStack({ consumerBatchSize: 500, consumerParallelizationFactor: 4, retentionHours: 72 });
+    tuned.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: 500,
+      ParallelizationFactor: 4,
+      MaximumRecordAgeInSeconds: Duration.hours(36).toSeconds(),
+    });
+  });
+
+  it('caps the maximum record age at the 7 days Lambda allows', () => {
+    const longRetention = synthGatewayStack({ retentionHours: 24 * 30 });
+    longRetention.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      MaximumRecordAgeInSeconds: Duration.days(7).toSeconds(),
+    });
+  });
+
+  it('runs the handler on Node.js 22 on arm64 with the tables, retention and Powertools settings', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+      LoggingConfig: { LogGroup: ref(consumer.logGroup.logGroupName) },
+      Environment: {
+        Variables: Match.objectLike({
+          RESOURCES_TABLE_NAME: ref(stack.resources.table.tableName),
+          STATUS_TABLE_NAME: ref(stack.status.table.tableName),
+          STATUS_RETENTION_DAYS: '7',
+          FIELD_ENCRYPTION_KEY_ARN: ref(stack.fieldKey.key.keyArn),
+          POWERTOOLS_SERVICE_NAME: 'consumer',
+          POWERTOOLS_LOG_LEVEL: 'INFO',
+          POWERTOOLS_METRICS_NAMESPACE: 'ResourceGateway',
+        }),
+      },
+    });
+  });
+
+  it('sends failed batches to a queue encrypted with SQS-managed keys that refuses plain HTTP', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [ref(consumer.onFailureQueue.queueUrl)],
+      PolicyDocument: {
+        Statement: [
+          Match.objectLike({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ],
+      },
+    });
+  });
+
+  it('lets the consumer only read the stream, decrypt, use the two tables, send to its queue and write its logs', () => {
+    const statements = roleStatements(template, logicalId(template, 'AWS::IAM::Role', 'ConsumerRole'));
+    expect(statements).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: ref(consumer.logGroup.logGroupArn),
+      },
+      {
+        Effect: 'Allow',
+        Action: ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
+        Resource: ref(consumer.onFailureQueue.queueArn),
+      },
+      {
+        Effect: 'Allow',
+        // Lambda's Kinesis poller describes the stream and lists its shards; CDK's grantRead adds the
+        // enhanced fan-out reads (SubscribeToShard, DescribeStreamConsumer) and ListStreams.
+        Action: [
+          'kinesis:DescribeStream',
+          'kinesis:DescribeStreamConsumer',
+          'kinesis:DescribeStreamSummary',
+          'kinesis:GetRecords',
+          'kinesis:GetShardIterator',
+          'kinesis:ListShards',
+          'kinesis:ListStreams',
+          'kinesis:SubscribeToShard',
+        ],
+        Resource: ref(stack.operations.stream.streamArn),
+      },
+      {
+        Effect: 'Allow',
+        Action: 'kms:Decrypt',
+        Resource: [ref(stack.fieldKey.key.keyArn), ref(stack.operations.key.keyArn)],
+      },
+      {
+        Effect: 'Allow',
+        Action: [
+          'dynamodb:BatchGetItem',
+          'dynamodb:BatchWriteItem',
+          'dynamodb:ConditionCheckItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:DescribeTable',
+          'dynamodb:GetItem',
+          'dynamodb:GetRecords',
+          'dynamodb:GetShardIterator',
+          'dynamodb:PutItem',
+          'dynamodb:Query',
+          'dynamodb:Scan',
+          'dynamodb:UpdateItem',
+        ],
+        Resource: [ref(stack.resources.table.tableArn), ref(stack.status.table.tableArn)],
+      },
+    ]);
+  });
+
+  it('attaches no managed policy to the consumer role', () => {
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: Match.objectLike({
+        Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })],
+      }),
+      ManagedPolicyArns: Match.absent(),
+    });
+  });
+});

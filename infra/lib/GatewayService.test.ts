@@ -1,0 +1,302 @@
+import { readFileSync } from 'node:fs';
+import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
+import { DockerImageAsset } from 'aws-cdk-lib/aws-ecr-assets';
+import { describe, expect, it } from 'vitest';
+import { logicalId, roleStatements, synthGatewayStack } from '../test/synth';
+import { DOCKER_IMAGE_EXCLUDES, SPOOL_DIR } from './GatewayService';
+
+/** The gateway container's plain environment, as a map. */
+function environment(template: Template): Record<string, unknown> {
+  const taskDefinition = template.toJSON().Resources[logicalId(template, 'AWS::ECS::TaskDefinition', 'GatewayTaskDefinition')];
+  const entries = taskDefinition.Properties.ContainerDefinitions[0].Environment as Array<{ Name: string; Value: unknown }>;
+  return Object.fromEntries(entries.map((e) => [e.Name, e.Value]));
+}
+
+const CERTIFICATE_ARN = 'arn:aws:acm:eu-west-1:123456789012:certificate/11111111-2222-3333-4444-555555555555';
+
+describe('GatewayService', () => {
+  const { stack, template } = synthGatewayStack();
+  const ref = (token: string) => stack.resolve(token);
+  const gateway = stack.gateway;
+
+  it('runs two tasks behind a public load balancer, rolling back a failing deployment', () => {
+    template.hasResourceProperties('AWS::ECS::Service', {
+      LaunchType: 'FARGATE',
+      DesiredCount: 2,
+      DeploymentConfiguration: {
+        DeploymentCircuitBreaker: { Enable: true, Rollback: true },
+        MinimumHealthyPercent: 100,
+        MaximumPercent: 200,
+      },
+    });
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Scheme: 'internet-facing' });
+  });
+
+  it('checks targets on /health and deregisters them in 30 s', () => {
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
+      Port: 80,
+      HealthCheckPath: '/health',
+      Matcher: { HttpCode: '200' },
+      TargetGroupAttributes: Match.arrayWith([{ Key: 'deregistration_delay.timeout_seconds', Value: '30' }]),
+    });
+  });
+
+  it('gives the container 45 s to drain after SIGTERM, behind an init process, listening on 3000', () => {
+    template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      ContainerDefinitions: [
+        Match.objectLike({
+          StopTimeout: 45,
+          LinuxParameters: { InitProcessEnabled: true },
+          PortMappings: [{ ContainerPort: 3000, Protocol: 'tcp' }],
+        }),
+      ],
+    });
+  });
+
+  it('builds the image from app/Dockerfile with the repository root as context', () => {
+    const image = template.toJSON().Resources[logicalId(template, 'AWS::ECS::TaskDefinition', 'GatewayTaskDefinition')]
+      .Properties.ContainerDefinitions[0].Image;
+    expect(JSON.stringify(image)).toContain('container-assets');
+    const assets = stack.node.findAll().filter((c): c is DockerImageAsset => c instanceof DockerImageAsset);
+    expect(assets.map((a) => a.dockerfilePath)).toEqual(['app/Dockerfile']);
+  });
+
+  it('configures the container with the stream, the table, the spool and the field key', () => {
+    expect(environment(template)).toEqual({
+      PORT: '3000',
+      LOG_LEVEL: 'info',
+      AWS_REGION: 'eu-west-1',
+      KINESIS_STREAM_NAME: ref(stack.operations.stream.streamName),
+      STATUS_TABLE_NAME: ref(stack.status.table.tableName),
+      STATUS_RETENTION_DAYS: '7',
+      SPOOL_DIR,
+      SENSITIVE_FIELDS: '',
+      FIELD_ENCRYPTION_KEY_ARN: ref(stack.fieldKey.key.keyArn),
+      METRICS_NAMESPACE: 'ResourceGateway',
+    });
+  });
+
+  it('passes the sensitive fields comma-separated', () => {
+    const { template: withFields } = synthGatewayStack({ sensitiveFields: ['patientName', 'phone'] });
+    expect(environment(withFields).SENSITIVE_FIELDS).toBe('patientName,phone');
+  });
+
+  it('logs to a group kept one month', () => {
+    template.hasResourceProperties('AWS::Logs::LogGroup', {
+      RetentionInDays: 30,
+      LogGroupName: Match.absent(),
+    });
+    template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      ContainerDefinitions: [
+        Match.objectLike({
+          LogConfiguration: Match.objectLike({
+            LogDriver: 'awslogs',
+            Options: Match.objectLike({ 'awslogs-group': ref(gateway.logGroup.logGroupName) }),
+          }),
+        }),
+      ],
+    });
+  });
+
+  it('scales between 2 and 10 tasks on CPU and on requests per target', () => {
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { MinCapacity: 2, MaxCapacity: 10 });
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      TargetTrackingScalingPolicyConfiguration: Match.objectLike({
+        PredefinedMetricSpecification: { PredefinedMetricType: 'ECSServiceAverageCPUUtilization' },
+        TargetValue: 60,
+      }),
+    });
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      TargetTrackingScalingPolicyConfiguration: Match.objectLike({
+        PredefinedMetricSpecification: Match.objectLike({ PredefinedMetricType: 'ALBRequestCountPerTarget' }),
+        TargetValue: 60000,
+      }),
+    });
+  });
+
+  it('lets the task role only put records, describe the stream, generate data keys and use the status table', () => {
+    const statements = roleStatements(template, logicalId(template, 'AWS::IAM::Role', 'GatewayTaskRole'));
+    expect(statements).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['kinesis:DescribeStreamSummary', 'kinesis:PutRecord', 'kinesis:PutRecords'],
+        Resource: ref(stack.operations.stream.streamArn),
+      },
+      {
+        Effect: 'Allow',
+        Action: 'kms:GenerateDataKey',
+        Resource: [ref(stack.fieldKey.key.keyArn), ref(stack.operations.key.keyArn)],
+      },
+      {
+        Effect: 'Allow',
+        Action: [
+          'dynamodb:BatchGetItem',
+          'dynamodb:BatchWriteItem',
+          'dynamodb:ConditionCheckItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:DescribeTable',
+          'dynamodb:GetItem',
+          'dynamodb:GetRecords',
+          'dynamodb:GetShardIterator',
+          'dynamodb:PutItem',
+          'dynamodb:Query',
+          'dynamodb:Scan',
+          'dynamodb:UpdateItem',
+        ],
+        Resource: ref(stack.status.table.tableArn),
+      },
+    ]);
+  });
+
+  describe('without a certificate', () => {
+    it('listens on plain HTTP port 80', () => {
+      template.resourceCountIs('AWS::ElasticLoadBalancingV2::Listener', 1);
+      template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Protocol: 'HTTP', Port: 80 });
+    });
+
+    it('warns at synth time', () => {
+      Annotations.fromStack(stack).hasWarning('/ResourceGateway/Gateway', Match.stringLikeRegexp('plain HTTP'));
+    });
+  });
+
+  describe('with a certificate', () => {
+    const https = synthGatewayStack({ certificateArn: CERTIFICATE_ARN });
+
+    it('listens on HTTPS port 443 with the certificate and a modern TLS policy', () => {
+      https.template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+        Protocol: 'HTTPS',
+        Port: 443,
+        Certificates: [{ CertificateArn: CERTIFICATE_ARN }],
+        SslPolicy: 'ELBSecurityPolicy-TLS13-1-2-2021-06',
+      });
+    });
+
+    it('redirects HTTP to HTTPS', () => {
+      https.template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+        Protocol: 'HTTP',
+        Port: 80,
+        DefaultActions: [Match.objectLike({ Type: 'redirect', RedirectConfig: Match.objectLike({ Protocol: 'HTTPS', Port: '443' }) })],
+      });
+    });
+
+    it('does not warn', () => {
+      Annotations.fromStack(https.stack).hasNoWarning('/ResourceGateway/Gateway', Match.stringLikeRegexp('plain HTTP'));
+    });
+  });
+
+  describe('in secret mode (no JWKS URL)', () => {
+    it('injects a generated Secrets Manager secret as JWT_SECRET, never as plain environment', () => {
+      template.hasResourceProperties('AWS::SecretsManager::Secret', {
+        GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true },
+      });
+      template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+        ContainerDefinitions: [
+          Match.objectLike({
+            Secrets: [{ Name: 'JWT_SECRET', ValueFrom: ref(gateway.jwtSecret!.secretArn) }],
+          }),
+        ],
+      });
+      expect(environment(template)).not.toHaveProperty('JWT_SECRET');
+    });
+
+    it('lets only the execution role read the secret', () => {
+      const execution = roleStatements(template, logicalId(template, 'AWS::IAM::Role', 'GatewayTaskDefinitionExecutionRole'));
+      expect(execution).toContainEqual({
+        Effect: 'Allow',
+        Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
+        Resource: ref(gateway.jwtSecret!.secretArn),
+      });
+    });
+  });
+
+  describe('in JWKS mode', () => {
+    const jwks = synthGatewayStack({
+      jwtJwksUrl: 'https://issuer.example/.well-known/jwks.json',
+      jwtIssuer: 'https://issuer.example/',
+      jwtAudience: 'resource-gateway',
+    });
+
+    it('creates no secret and passes the JWKS URL, issuer and audience', () => {
+      jwks.template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+      jwks.template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+        ContainerDefinitions: [Match.objectLike({ Secrets: Match.absent() })],
+      });
+      expect(environment(jwks.template)).toMatchObject({
+        JWT_JWKS_URL: 'https://issuer.example/.well-known/jwks.json',
+        JWT_ISSUER: 'https://issuer.example/',
+        JWT_AUDIENCE: 'resource-gateway',
+      });
+    });
+  });
+
+  describe('spool volume', () => {
+    it('is the task disk by default: no file system, no volume', () => {
+      template.resourceCountIs('AWS::EFS::FileSystem', 0);
+      template.hasResourceProperties('AWS::ECS::TaskDefinition', { Volumes: Match.absent() });
+    });
+
+    const efs = synthGatewayStack({ spoolVolume: 'efs' });
+    const efsRef = (token: string) => efs.stack.resolve(token);
+
+    it('with efs, mounts an encrypted, retained file system at SPOOL_DIR through an access point for the node user', () => {
+      efs.template.hasResource('AWS::EFS::FileSystem', { Properties: { Encrypted: true }, DeletionPolicy: 'Retain' });
+      efs.template.hasResourceProperties('AWS::EFS::AccessPoint', {
+        PosixUser: { Uid: '1000', Gid: '1000' },
+        RootDirectory: { Path: '/spool', CreationInfo: { OwnerUid: '1000', OwnerGid: '1000', Permissions: '750' } },
+      });
+      efs.template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+        Volumes: [
+          {
+            Name: 'spool',
+            EFSVolumeConfiguration: Match.objectLike({
+              FilesystemId: efsRef(efs.stack.gateway.spoolFileSystem!.fileSystemId),
+              TransitEncryption: 'ENABLED',
+              AuthorizationConfig: Match.objectLike({ IAM: 'ENABLED' }),
+            }),
+          },
+        ],
+        ContainerDefinitions: [
+          Match.objectLike({ MountPoints: [{ SourceVolume: 'spool', ContainerPath: SPOOL_DIR, ReadOnly: false }] }),
+        ],
+      });
+    });
+
+    it('with efs, lets the task role mount and write the file system through a mount target only', () => {
+      const statements = roleStatements(efs.template, logicalId(efs.template, 'AWS::IAM::Role', 'GatewayTaskRole'));
+      expect(statements).toContainEqual({
+        Effect: 'Allow',
+        Action: ['elasticfilesystem:ClientMount', 'elasticfilesystem:ClientWrite'],
+        Resource: efsRef(efs.stack.gateway.spoolFileSystem!.fileSystemArn),
+        Condition: { Bool: { 'elasticfilesystem:AccessedViaMountTarget': 'true' } },
+      });
+    });
+
+    it('with efs, opens NFS from the service to the file system', () => {
+      efs.template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+        IpProtocol: 'tcp',
+        FromPort: 2049,
+        ToPort: 2049,
+        SourceSecurityGroupId: Match.anyValue(),
+      });
+    });
+  });
+
+  describe('image', () => {
+    const dockerfile = readFileSync(new URL('../../app/Dockerfile', import.meta.url), 'utf8');
+    const dockerignore = readFileSync(new URL('../../.dockerignore', import.meta.url), 'utf8').split('\n');
+
+    it('is built in two Node 22 stages and runs the bundle as the non-root node user', () => {
+      expect(dockerfile.match(/^FROM node:22-slim/gm)).toHaveLength(2);
+      expect(dockerfile).toMatch(/^RUN npm run build$/m);
+      expect(dockerfile).toMatch(/^COPY --from=build --chown=node:node \/src\/app\/dist \.\/app\/dist$/m);
+      expect(dockerfile).toMatch(/^USER node$/m);
+      expect(dockerfile).toMatch(/^EXPOSE 3000$/m);
+      expect(dockerfile).toMatch(/^CMD \["node", "app\/dist\/server\.mjs"\]$/m);
+    });
+
+    it('leaves the same paths out of the build context in .dockerignore and in the CDK asset', () => {
+      const ignored = dockerignore.map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+      expect(ignored.sort()).toEqual([...DOCKER_IMAGE_EXCLUDES].sort());
+    });
+  });
+});
