@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { App } from 'aws-cdk-lib';
 import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
-import { DockerImageAsset } from 'aws-cdk-lib/aws-ecr-assets';
 import { describe, expect, it } from 'vitest';
 import { logicalId, roleStatements, synthGatewayStack } from '../test/synth';
 import { DOCKER_IMAGE_EXCLUDES, SPOOL_DIR } from './GatewayService';
@@ -53,12 +54,15 @@ describe('GatewayService', () => {
     });
   });
 
-  it('builds the image from app/Dockerfile with the repository root as context', () => {
-    const image = template.toJSON().Resources[logicalId(template, 'AWS::ECS::TaskDefinition', 'GatewayTaskDefinition')]
-      .Properties.ContainerDefinitions[0].Image;
-    expect(JSON.stringify(image)).toContain('container-assets');
-    const assets = stack.node.findAll().filter((c): c is DockerImageAsset => c instanceof DockerImageAsset);
-    expect(assets.map((a) => a.dockerfilePath)).toEqual(['app/Dockerfile']);
+  it('builds the image for linux/amd64 from app/Dockerfile with the repository root as context', () => {
+    const assembly = (stack.node.root as App).synth();
+    const manifest = JSON.parse(readFileSync(join(assembly.directory, `${stack.artifactId}.assets.json`), 'utf8'));
+    const images = Object.values(manifest.dockerImages) as Array<{ source: { directory: string; dockerFile: string; platform: string } }>;
+    expect(images).toHaveLength(1);
+    expect(images[0]!.source).toMatchObject({ dockerFile: 'app/Dockerfile', platform: 'linux/amd64' });
+    const context = readdirSync(join(assembly.directory, images[0]!.source.directory)).sort();
+    expect(context).toEqual(expect.arrayContaining(['app', 'common', 'contract', 'package-lock.json', 'package.json', 'tsconfig.json']));
+    expect(context.filter((f) => ['node_modules', 'infra', '.git', 'cdk.out', 'bench'].includes(f))).toEqual([]);
   });
 
   it('configures the container with the stream, the table, the spool and the field key', () => {
