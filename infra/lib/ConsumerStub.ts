@@ -124,6 +124,8 @@ export class ConsumerStub extends Construct {
         POWERTOOLS_SERVICE_NAME: 'consumer',
         POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
         POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? 'ResourceGateway',
+        // Stack traces point into the TypeScript sources of the bundle.
+        NODE_OPTIONS: '--enable-source-maps',
       },
       bundling: {
         forceDockerBundling: false,
