@@ -6,6 +6,7 @@ import { OperationAcceptor, type AcceptedStatusWriter } from './accept/Operation
 import type { TokenVerifier } from './auth/verifyToken';
 import { GatewayError, InternalError, NotFoundError, PayloadTooLargeError, ValidationError } from './errors';
 import type { Logger } from './logger';
+import { GATEWAY_METRICS, type Metrics } from './metrics/Metrics';
 import type { Publisher } from './publish/Publisher';
 import { createHealthRouter, type HealthDeps } from './routes/health';
 import { createRequestsRouter, type StatusReader } from './routes/requests';
@@ -20,8 +21,20 @@ export interface AppDeps {
   ready: HealthDeps['ready'];
   /** Seconds a status item is kept. */
   statusRetentionSeconds: number;
+  /** Per-operation request metrics (EMF); none when omitted. */
+  metrics?: Metrics;
   now?: () => Date;
   newId?: () => string;
+}
+
+const OPERATION_BY_METHOD: Record<string, string> = { POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete', GET: 'list' };
+
+/** A bounded name for what a request did: an operation, `status`, `health`, or `other`. */
+function operationOf(method: string, routePath: string): string {
+  if (routePath.startsWith('/api/resources')) return OPERATION_BY_METHOD[method] ?? 'other';
+  if (routePath.startsWith('/api/requests')) return 'status';
+  if (routePath === '/health' || routePath === '/ready') return 'health';
+  return 'other';
 }
 
 // Correlation ids a caller may choose: short, visible, no separators that could forge log fields.
@@ -44,6 +57,7 @@ export function createApp(deps: AppDeps) {
     publisher: deps.publisher,
     statusStore: deps.statusStore,
     statusRetentionSeconds: deps.statusRetentionSeconds,
+    onStatusWriteFailure: () => deps.metrics?.count(GATEWAY_METRICS.statusWriteFailures),
   });
   const app = new Hono<GatewayEnv>();
 
@@ -64,12 +78,14 @@ export function createApp(deps: AppDeps) {
     c.set('log', deps.logger.child({ correlationId: c.var.requestId }));
     const started = performance.now();
     await next();
-    c.var.log.info('request', {
-      method: c.req.method,
-      path: c.req.routePath === '/*' ? undefined : c.req.routePath,
-      status: c.res.status,
-      ms: Math.round((performance.now() - started) * 10) / 10,
-    });
+    const ms = Math.round((performance.now() - started) * 10) / 10;
+    const route = c.req.routePath === '/*' ? undefined : c.req.routePath;
+    c.var.log.info('request', { method: c.req.method, path: route, status: c.res.status, ms });
+    if (deps.metrics) {
+      const Operation = operationOf(c.req.method, route ?? '');
+      deps.metrics.count(GATEWAY_METRICS.requests, 1, { Operation, StatusClass: `${Math.floor(c.res.status / 100)}xx` });
+      deps.metrics.observe(GATEWAY_METRICS.requestLatency, ms, 'Milliseconds', { Operation });
+    }
   });
   app.use(secureHeaders());
 

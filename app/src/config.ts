@@ -7,6 +7,8 @@ export interface Config {
   port: number;
   logLevel: LogLevel;
   region: string;
+  /** CloudWatch namespace of the embedded-format metrics. */
+  metricsNamespace: string;
   kinesis: {
     streamName: string;
     shardCount: number;
@@ -67,6 +69,7 @@ const EnvSchema = v.object({
   PORT: v.optional(int(0, 65535), '3000'),
   LOG_LEVEL: v.optional(v.pipe(v.string(), v.trim(), v.toLowerCase(), v.picklist(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`)), 'info'),
   AWS_REGION: v.optional(nonEmpty, 'us-east-1'),
+  METRICS_NAMESPACE: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9._/#:-]{1,255}$/, 'must be a CloudWatch namespace')), 'ResourceGateway'),
   KINESIS_STREAM_NAME: v.optional(v.pipe(v.string(), v.regex(/^[a-zA-Z0-9_.-]{1,128}$/, 'must be a Kinesis stream name')), 'resources-operations'),
   KINESIS_SHARD_COUNT: v.optional(int(1, 500), '1'),
   KINESIS_ENDPOINT: v.optional(url),
@@ -114,6 +117,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port: e.PORT,
     logLevel: e.LOG_LEVEL,
     region: e.AWS_REGION,
+    metricsNamespace: e.METRICS_NAMESPACE,
     kinesis: {
       streamName: e.KINESIS_STREAM_NAME,
       shardCount: e.KINESIS_SHARD_COUNT,

@@ -4,6 +4,7 @@ import { createApp } from './app';
 import { createTokenVerifier } from './auth/verifyToken';
 import { ConfigError, loadConfig } from './config';
 import { createLogger } from './logger';
+import { GATEWAY_METRICS, Metrics } from './metrics/Metrics';
 import { DirectPublisher } from './publish/DirectPublisher';
 import { ensureStream } from './publish/ensureStream';
 import { KinesisPublisher } from './publish/KinesisPublisher';
@@ -40,6 +41,10 @@ async function main() {
     logger.info('stream ready', { stream: k.streamName });
   }
 
+  const metrics = new Metrics({ namespace: config.metricsNamespace, defaultDimensions: { service: 'gateway' } });
+  const flushMetrics = setInterval(() => metrics.flush(), 10_000);
+  flushMetrics.unref();
+
   const publisher = k.batching
     ? new KinesisPublisher({
         kinesis,
@@ -50,6 +55,11 @@ async function main() {
         maxInFlight: k.maxInFlight,
         lingerMs: k.lingerMs,
         retry: k.retry,
+        onBatch: ({ items, durationMs }) => {
+          metrics.observe(GATEWAY_METRICS.recordsPerPutRecords, items, 'Count');
+          metrics.observe(GATEWAY_METRICS.putRecordsLatency, durationMs, 'Milliseconds');
+        },
+        onRetry: ({ items }) => metrics.count(GATEWAY_METRICS.putRecordsRetries, items),
       })
     : new DirectPublisher({ kinesis, streamName: k.streamName, logger });
   const statusStore = new StatusStore({ dynamo, tableName: config.status.tableName, batching: k.batching, maxInFlight: k.maxInFlight, retry: k.retry });
@@ -62,6 +72,7 @@ async function main() {
     publisher,
     statusStore,
     logger,
+    metrics,
     statusRetentionSeconds: config.status.retentionSeconds,
     ready: async () => (draining ? { ready: false, draining: true } : streamReady()),
   });
@@ -69,6 +80,10 @@ async function main() {
   const server = serve({ fetch: app.fetch, port: config.port }, (info) => {
     logger.info('gateway listening', { port: info.port, stream: k.streamName, batching: k.batching });
   });
+  // Longer than the load balancer's 60 s idle timeout, so the ALB, not the gateway, closes idle connections
+  // (otherwise a request can race the close and get a 502).
+  (server as import('node:http').Server).keepAliveTimeout = 65_000;
+  (server as import('node:http').Server).headersTimeout = 66_000;
 
   const shutdown = async (signal: string) => {
     if (draining) return;
@@ -77,6 +92,8 @@ async function main() {
     // Stop taking connections; let in-flight requests finish, then flush what is batched.
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await Promise.all([publisher.close(), statusStore.close()]);
+    clearInterval(flushMetrics);
+    metrics.flush();
     logger.info('stopped');
     process.exit(0);
   };

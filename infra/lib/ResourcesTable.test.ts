@@ -25,6 +25,12 @@ describe('ResourcesTable', () => {
     });
   });
 
+  it('expires tombstones of deleted resources through the expiresAt TTL attribute', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+    });
+  });
+
   it('is retained when it leaves the stack', () => {
     template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
   });

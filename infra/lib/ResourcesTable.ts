@@ -2,6 +2,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import { RESOURCES_TABLE_KEY } from '../../common/tables';
+import { STATUS_TTL_ATTRIBUTE } from '../../contract/status';
 
 export interface ResourcesTableProps {
   /**
@@ -13,7 +14,8 @@ export interface ResourcesTableProps {
 
 /**
  * The consumer stub's resources table: one item per resource, partitioned by business, location and type.
- * On-demand billing, encrypted at rest, point-in-time recovery on.
+ * On-demand billing, encrypted at rest, point-in-time recovery on; deleted resources' tombstones expire
+ * through the TTL attribute the consumer sets on them.
  */
 export class ResourcesTable extends Construct {
   public readonly table: dynamodb.Table;
@@ -26,6 +28,7 @@ export class ResourcesTable extends Construct {
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      timeToLiveAttribute: STATUS_TTL_ATTRIBUTE,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
   }

@@ -58,7 +58,7 @@ describe('StreamMonitoring', () => {
       [{ Name: 'QueueName', Value: ref(stack.consumer.onFailureQueue.queueName) }]],
     ['gateway5xx', 'AWS/ApplicationELB', 'HTTPCode_Target_5XX_Count', 'Sum', 300, 5, 'GreaterThanOrEqualToThreshold', 1, albDimensions],
     ['unhealthyTargets', 'AWS/ApplicationELB', 'UnHealthyHostCount', 'Maximum', 60, 1, 'GreaterThanOrEqualToThreshold', 5, albDimensions],
-    ['spoolNotEmpty', 'ResourceGateway', 'SpoolDepth', 'Maximum', 60, 0, 'GreaterThanThreshold', 15, [{ Name: 'Service', Value: 'gateway' }]],
+    ['spoolNotEmpty', 'ResourceGateway', 'SpoolDepth', 'Maximum', 60, 0, 'GreaterThanThreshold', 15, [{ Name: 'service', Value: 'gateway' }]],
   ] as const;
 
   it.each(alarms)(

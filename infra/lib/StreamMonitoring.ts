@@ -59,7 +59,7 @@ export class StreamMonitoring extends Construct {
     super(scope, id);
     const namespace = props.metricsNamespace ?? 'ResourceGateway';
     const custom = (service: 'gateway' | 'consumer', metricName: string, statistic: string) =>
-      new cloudwatch.Metric({ namespace, metricName, dimensionsMap: { Service: service }, statistic, period: Duration.minutes(1) });
+      new cloudwatch.Metric({ namespace, metricName, dimensionsMap: { service }, statistic, period: Duration.minutes(1) });
 
     // The AWS-managed SNS key cannot be used by CloudWatch alarms, so the topic gets its own key.
     const topicKey = new kms.Key(this, 'TopicKey', {
