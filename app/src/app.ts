@@ -2,6 +2,7 @@ import { Hono, type Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
+import type { ResourceOperation } from '../../contract/operation';
 import { OperationAcceptor, type AcceptedStatusWriter } from './accept/OperationAcceptor';
 import type { TokenVerifier } from './auth/verifyToken';
 import { GatewayError, InternalError, NotFoundError, PayloadTooLargeError, ValidationError } from './errors';
@@ -21,6 +22,8 @@ export interface AppDeps {
   ready: HealthDeps['ready'];
   /** Seconds a status item is kept. */
   statusRetentionSeconds: number;
+  /** Field encryption of the record (see OperationAcceptor); none when omitted. */
+  prepareRecord?: (op: ResourceOperation) => Promise<ResourceOperation>;
   /** Per-operation request metrics (EMF); none when omitted. */
   metrics?: Metrics;
   now?: () => Date;
@@ -57,6 +60,7 @@ export function createApp(deps: AppDeps) {
     publisher: deps.publisher,
     statusStore: deps.statusStore,
     statusRetentionSeconds: deps.statusRetentionSeconds,
+    prepareRecord: deps.prepareRecord,
     onStatusWriteFailure: () => deps.metrics?.count(GATEWAY_METRICS.statusWriteFailures),
   });
   const app = new Hono<GatewayEnv>();

@@ -29,6 +29,19 @@ export interface Config {
     endpoint?: string;
     retentionSeconds: number;
   };
+  spool: {
+    /** Directory of the durable spool used when Kinesis cannot take records. */
+    dir: string;
+    maxBytes: number;
+  };
+  fieldEncryption: {
+    /** Top-level `data` fields encrypted before the record reaches the stream; empty: off. */
+    sensitiveFields: string[];
+    /** KMS key (ARN) of the AWS Encryption SDK keyring, in AWS. */
+    kmsKeyArn?: string;
+    /** Raw AES-256 key file (32 bytes), where no KMS exists (the local stack creates it). */
+    localKeyFile?: string;
+  };
   auth: {
     /** HS256 secret (UTF-8 bytes), or */
     secret?: Uint8Array;
@@ -87,6 +100,19 @@ const EnvSchema = v.object({
   DYNAMODB_ENDPOINT: v.optional(url),
   STATUS_TABLE_NAME: v.optional(v.pipe(v.string(), v.regex(/^[a-zA-Z0-9_.-]{3,255}$/, 'must be a DynamoDB table name')), 'operation-status'),
   STATUS_RETENTION_DAYS: v.optional(int(1, 3650), String(DEFAULT_STATUS_RETENTION_SECONDS / 86400)),
+  DATA_DIR: v.optional(nonEmpty, '.data'),
+  SPOOL_DIR: v.optional(nonEmpty),
+  SPOOL_MAX_BYTES: v.optional(int(1024 * 1024, Number.MAX_SAFE_INTEGER), String(1024 * 1024 * 1024)),
+  SENSITIVE_FIELDS: v.optional(
+    v.pipe(
+      v.string(),
+      v.transform((s) => s.split(',').map((f) => f.trim()).filter((f) => f.length > 0)),
+      v.check((fs) => fs.every((f) => /^[A-Za-z0-9_.:-]{1,128}$/.test(f) && !['id', '__proto__', 'constructor', 'prototype'].includes(f)), 'must be comma-separated field names (not id)'),
+    ),
+    '',
+  ),
+  FIELD_ENCRYPTION_KEY_ARN: v.optional(v.pipe(nonEmpty, v.regex(/^arn:aws[a-z-]*:kms:/, 'must be a KMS key ARN'))),
+  FIELD_ENCRYPTION_KEY_FILE: v.optional(nonEmpty),
   JWT_SECRET: v.optional(v.pipe(v.string(), v.check((s) => Buffer.byteLength(s, 'utf8') >= 32, 'must be at least 32 bytes'))),
   JWT_JWKS_URL: v.optional(v.pipe(url, v.check((s) => /^https?:/.test(s), 'must be an http(s) URL'))),
   JWT_ISSUER: v.optional(nonEmpty),
@@ -109,6 +135,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const e = r.output;
   if (!e.JWT_SECRET && !e.JWT_JWKS_URL) {
     throw new ConfigError('invalid configuration: set JWT_SECRET (HS256) or JWT_JWKS_URL (RS256/ES256)');
+  }
+  if (e.SENSITIVE_FIELDS.length > 0 && !e.FIELD_ENCRYPTION_KEY_ARN && !e.FIELD_ENCRYPTION_KEY_FILE) {
+    throw new ConfigError('invalid configuration: SENSITIVE_FIELDS needs FIELD_ENCRYPTION_KEY_ARN (KMS) or FIELD_ENCRYPTION_KEY_FILE (local)');
   }
   if (e.JWT_SECRET && e.JWT_JWKS_URL) {
     throw new ConfigError('invalid configuration: set only one of JWT_SECRET and JWT_JWKS_URL');
@@ -140,6 +169,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       tableName: e.STATUS_TABLE_NAME,
       endpoint: e.DYNAMODB_ENDPOINT,
       retentionSeconds: e.STATUS_RETENTION_DAYS * 86400,
+    },
+    spool: {
+      dir: e.SPOOL_DIR ?? `${e.DATA_DIR}/spool`,
+      maxBytes: e.SPOOL_MAX_BYTES,
+    },
+    fieldEncryption: {
+      sensitiveFields: e.SENSITIVE_FIELDS,
+      kmsKeyArn: e.FIELD_ENCRYPTION_KEY_ARN,
+      localKeyFile: e.FIELD_ENCRYPTION_KEY_FILE,
     },
     auth: {
       secret: e.JWT_SECRET ? new TextEncoder().encode(e.JWT_SECRET) : undefined,

@@ -15,6 +15,11 @@ export interface OperationAcceptorOptions {
   statusRetentionSeconds: number;
   /** Told when the status write failed while the record was accepted. */
   onStatusWriteFailure?(): void;
+  /**
+   * Turns the operation into the record that goes on the stream (field encryption). The answer to the
+   * client and the status item are built from the original. @default identity
+   */
+  prepareRecord?(op: ResourceOperation): Promise<ResourceOperation>;
 }
 
 /**
@@ -37,7 +42,7 @@ export class OperationAcceptor {
   }
 
   async accept(op: ResourceOperation, log: Logger): Promise<PublishedRecord> {
-    const record = this.encode(op);
+    const record = this.encode(this.o.prepareRecord ? await this.o.prepareRecord(op) : op);
     const acceptedAt = new Date(op.timestamp);
     const status = this.o.statusStore
       .recordAccepted({
