@@ -32,7 +32,10 @@ export interface Config {
   spool: {
     /** Directory of the durable spool used when Kinesis cannot take records. */
     dir: string;
+    /** Spooled bytes at most (held on disk and in memory); beyond, writes answer 503. */
     maxBytes: number;
+    /** How long SIGTERM waits for the spool to drain; shorter than the ECS stop timeout. */
+    drainMs: number;
   };
   fieldEncryption: {
     /** Top-level `data` fields encrypted before the record reaches the stream; empty: off. */
@@ -102,7 +105,8 @@ const EnvSchema = v.object({
   STATUS_RETENTION_DAYS: v.optional(int(1, 3650), String(DEFAULT_STATUS_RETENTION_SECONDS / 86400)),
   DATA_DIR: v.optional(nonEmpty, '.data'),
   SPOOL_DIR: v.optional(nonEmpty),
-  SPOOL_MAX_BYTES: v.optional(int(1024 * 1024, Number.MAX_SAFE_INTEGER), String(1024 * 1024 * 1024)),
+  SPOOL_MAX_BYTES: v.optional(int(1024 * 1024, 8 * 1024 * 1024 * 1024), String(256 * 1024 * 1024)),
+  SPOOL_DRAIN_MS: v.optional(int(0, 600_000), '20000'),
   SENSITIVE_FIELDS: v.optional(
     v.pipe(
       v.string(),
@@ -173,6 +177,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     spool: {
       dir: e.SPOOL_DIR ?? `${e.DATA_DIR}/spool`,
       maxBytes: e.SPOOL_MAX_BYTES,
+      drainMs: e.SPOOL_DRAIN_MS,
     },
     fieldEncryption: {
       sensitiveFields: e.SENSITIVE_FIELDS,

@@ -9,6 +9,8 @@ import { DirectPublisher } from './publish/DirectPublisher';
 import { ensureStream } from './publish/ensureStream';
 import { KinesisPublisher } from './publish/KinesisPublisher';
 import { streamReadiness } from './publish/streamReadiness';
+import { Spool } from './spool/Spool';
+import { SpoolingPublisher } from './spool/SpoolingPublisher';
 import { StatusStore } from './status/StatusStore';
 
 /** The gateway's entry: config -> real clients -> createApp -> serve; SIGTERM drains. */
@@ -34,7 +36,13 @@ async function main() {
     // The batching publisher retries per record itself; the direct one leaves it to the SDK.
     maxAttempts: k.batching ? 1 : 3,
   });
-  const dynamo = createDynamoClient({ region: config.region, endpoint: config.status.endpoint, maxSockets: inFlight + 2, maxAttempts: k.batching ? 1 : 3 });
+  const dynamo = createDynamoClient({
+    region: config.region,
+    endpoint: config.status.endpoint,
+    maxSockets: inFlight + 2,
+    requestTimeoutMs: k.timeoutMs,
+    maxAttempts: k.batching ? 1 : 3,
+  });
 
   if (k.createStream) {
     await ensureStream(kinesis, k.streamName, k.shardCount);
@@ -42,10 +50,7 @@ async function main() {
   }
 
   const metrics = new Metrics({ namespace: config.metricsNamespace, defaultDimensions: { service: 'gateway' } });
-  const flushMetrics = setInterval(() => metrics.flush(), 10_000);
-  flushMetrics.unref();
-
-  const publisher = k.batching
+  const direct = k.batching
     ? new KinesisPublisher({
         kinesis,
         streamName: k.streamName,
@@ -62,6 +67,31 @@ async function main() {
         onRetry: ({ items }) => metrics.count(GATEWAY_METRICS.putRecordsRetries, items),
       })
     : new DirectPublisher({ kinesis, streamName: k.streamName, logger });
+  // The spool backs the batching path; the unbatched reference path stays as the seed had it.
+  const spooling = k.batching
+    ? new SpoolingPublisher({
+        inner: direct,
+        spool: await Spool.open({ dir: config.spool.dir, maxBytes: config.spool.maxBytes, logger }),
+        kinesis,
+        streamName: k.streamName,
+        deadlineMs: k.retry.deadlineMs,
+        callTimeoutMs: k.timeoutMs,
+        replayBackoff: { baseMs: k.retry.baseMs * 2, capMs: 5000 },
+        logger,
+        onSpooled: () => metrics.count(GATEWAY_METRICS.spoolFallbacks),
+        onReplayed: (n) => metrics.count(GATEWAY_METRICS.spoolReplayed, n),
+      }).start()
+    : undefined;
+  const publisher = spooling ?? direct;
+  const flushMetrics = setInterval(() => {
+    if (spooling) {
+      const s = spooling.state();
+      metrics.observe(GATEWAY_METRICS.spoolDepth, s.depth, 'Count');
+      metrics.observe(GATEWAY_METRICS.spoolOldestAgeMs, s.oldestAgeMs, 'Milliseconds');
+    }
+    metrics.flush();
+  }, 10_000);
+  flushMetrics.unref();
   const statusStore = new StatusStore({ dynamo, tableName: config.status.tableName, batching: k.batching, maxInFlight: k.maxInFlight, retry: k.retry });
   const verifyToken = createTokenVerifier({ ...config.auth, cacheSize: config.auth.tokenCacheSize });
   const streamReady = streamReadiness(kinesis, k.streamName);
@@ -74,7 +104,11 @@ async function main() {
     logger,
     metrics,
     statusRetentionSeconds: config.status.retentionSeconds,
-    ready: async () => (draining ? { ready: false, draining: true } : streamReady()),
+    ready: async () => {
+      const spool = spooling?.state();
+      if (draining) return { ready: false, draining: true, spool };
+      return { ...(await streamReady()), spool };
+    },
   });
 
   const server = serve({ fetch: app.fetch, port: config.port }, (info) => {
@@ -89,9 +123,13 @@ async function main() {
     if (draining) return;
     draining = true;
     logger.info('draining', { signal });
-    // Stop taking connections; let in-flight requests finish, then flush what is batched.
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    await Promise.all([publisher.close(), statusStore.close()]);
+    // Stop taking connections; let in-flight requests finish; flush what is batched; drain the spool within
+    // SPOOL_DRAIN_MS (shorter than the ECS stop timeout); what cannot drain stays on disk for the next start.
+    const http = server as import('node:http').Server;
+    const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+    http.closeIdleConnections();
+    await closed;
+    await Promise.all([spooling ? spooling.close(config.spool.drainMs) : publisher.close(), statusStore.close()]);
     clearInterval(flushMetrics);
     metrics.flush();
     logger.info('stopped');

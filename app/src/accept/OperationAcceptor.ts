@@ -13,6 +13,11 @@ export interface OperationAcceptorOptions {
   publisher: Publisher;
   statusStore: AcceptedStatusWriter;
   statusRetentionSeconds: number;
+  /**
+   * How long the answer waits for the status write once the record is acknowledged; past it the write goes on
+   * in the background (a slow status table must not hold the 202). @default 1000
+   */
+  statusWaitMs?: number;
   /** Told when the status write failed while the record was accepted. */
   onStatusWriteFailure?(): void;
   /**
@@ -62,9 +67,13 @@ export class OperationAcceptor {
         this.o.onStatusWriteFailure?.();
         log.warn('status write failed; the operation stands', { err });
       });
-    const [published] = await Promise.all([this.o.publisher.publish(record), status]);
+    const published = await this.o.publisher.publish(record);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([status, new Promise((r) => (timer = setTimeout(r, this.o.statusWaitMs ?? 1000)))]);
+    clearTimeout(timer);
     if (log.isEnabled('debug')) {
-      log.debug('record sent', { partitionKey: record.partitionKey, shardId: published.shardId, sequenceNumber: published.sequenceNumber });
+      if (published.spooled) log.debug('record spooled', { partitionKey: record.partitionKey });
+      else log.debug('record sent', { partitionKey: record.partitionKey, shardId: published.shardId, sequenceNumber: published.sequenceNumber });
     }
     return published;
   }

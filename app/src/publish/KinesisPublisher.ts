@@ -4,7 +4,7 @@ import { GroupCommit, RetriesExhaustedError } from '../batching/GroupCommit';
 import { StreamUnavailableError } from '../errors';
 import type { Logger } from '../logger';
 import { isRetryableCallError, isRetryableRecordError, isStreamNotFound } from './kinesisErrors';
-import type { OutgoingRecord, PublishedRecord, Publisher } from './Publisher';
+import type { AcknowledgedRecord, OutgoingRecord, Publisher } from './Publisher';
 
 export interface KinesisPublisherOptions {
   kinesis: KinesisClient;
@@ -40,10 +40,10 @@ class RecordFailedError extends Error {
  * retried (see {@link GroupCommit}). A record's promise resolves with its shard and sequence number.
  */
 export class KinesisPublisher implements Publisher {
-  private readonly commit: GroupCommit<OutgoingRecord, PublishedRecord>;
+  private readonly commit: GroupCommit<OutgoingRecord, AcknowledgedRecord>;
 
   constructor(private readonly o: KinesisPublisherOptions) {
-    this.commit = new GroupCommit<OutgoingRecord, PublishedRecord>({
+    this.commit = new GroupCommit<OutgoingRecord, AcknowledgedRecord>({
       maxItems: o.maxBatchRecords ?? 500,
       maxBytes: o.maxBatchBytes ?? 5 * 1024 * 1024,
       sizeOf: (r) => r.data.byteLength + Buffer.byteLength(r.partitionKey),
@@ -75,7 +75,7 @@ export class KinesisPublisher implements Publisher {
     return this.commit.pending;
   }
 
-  async publish(record: OutgoingRecord): Promise<PublishedRecord> {
+  async publish(record: OutgoingRecord): Promise<AcknowledgedRecord> {
     try {
       return await this.commit.submit(record);
     } catch (e) {

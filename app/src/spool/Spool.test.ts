@@ -1,0 +1,88 @@
+import { appendFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../logger';
+import { encodeFrame } from './frame';
+import { Spool, SpoolFullError } from './Spool';
+
+let dir: string;
+let lines: string[];
+const logger = () => createLogger({ sink: (l) => lines.push(l) });
+const rec = (key: string, text: string) => ({ partitionKey: key, data: Buffer.from(text) });
+const texts = (s: Spool) => [...s.pending()].map((e) => Buffer.from(e.data).toString());
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'spool-'));
+  lines = [];
+});
+afterEach(() => rm(dir, { recursive: true, force: true }));
+
+describe('Spool', () => {
+  it('keeps appended records in order across a reopen', async () => {
+    const a = await Spool.open({ dir, maxBytes: 1 << 20, logger: logger() });
+    await Promise.all(['1', '2', '3'].map((t) => a.append(rec('k', t))));
+    await a.close();
+    const b = await Spool.open({ dir, maxBytes: 1 << 20, logger: logger() });
+    expect(texts(b)).toEqual(['1', '2', '3']);
+    expect(b.depth).toBe(3);
+  });
+
+  it('writes concurrent appends with one fsync per group', async () => {
+    const s = await Spool.open({ dir, maxBytes: 1 << 20, logger: logger() });
+    await Promise.all(Array.from({ length: 100 }, (_, i) => s.append(rec('k', String(i)))));
+    expect(s.depth).toBe(100);
+    await s.close();
+  });
+
+  it('forgets released records and deletes segments that hold none', async () => {
+    const s = await Spool.open({ dir, maxBytes: 1 << 20, segmentBytes: 64, logger: logger() });
+    for (const t of ['aaaaaaaaaaaaaaaaaaaa', 'bbbbbbbbbbbbbbbbbbbb', 'cccccccccccccccccccc']) await s.append(rec('k', t));
+    expect((await readdir(dir)).length).toBe(3);
+    await s.release([...s.pending()].slice(0, 2));
+    expect(texts(s)).toEqual(['cccccccccccccccccccc']);
+    expect((await readdir(dir)).length).toBe(1);
+    await s.close();
+    const again = await Spool.open({ dir, maxBytes: 1 << 20, logger: logger() });
+    expect(texts(again)).toEqual(['cccccccccccccccccccc']);
+  });
+
+  it('refuses a record beyond maxBytes with 503 and writes nothing of it', async () => {
+    const s = await Spool.open({ dir, maxBytes: 200, logger: logger() });
+    await s.append(rec('k', 'x'.repeat(100)));
+    const [file] = await readdir(dir);
+    const before = (await stat(join(dir, file!))).size;
+    const err = await s.append(rec('k', 'y'.repeat(100))).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SpoolFullError);
+    expect((err as SpoolFullError).status).toBe(503);
+    expect((err as SpoolFullError).headers['Retry-After']).toBeDefined();
+    expect((await stat(join(dir, file!))).size).toBe(before);
+    expect(s.depth).toBe(1);
+  });
+
+  it.each([
+    ['a torn tail (half a frame)', (frame: Buffer) => frame.subarray(0, frame.length - 3)],
+    ['a corrupt tail (a flipped byte)', (frame: Buffer) => Buffer.from(frame.map((b, i) => (i === frame.length - 1 ? b ^ 0xff : b)))],
+    ['garbage', () => Buffer.from('not a frame at all')],
+  ])('cuts %s on recovery and never returns it', async (_name, damage) => {
+    const s = await Spool.open({ dir, maxBytes: 1 << 20, logger: logger() });
+    await s.append(rec('k', 'good-1'));
+    await s.append(rec('k', 'good-2'));
+    await s.close();
+    const [file] = (await readdir(dir)).sort();
+    const path = join(dir, file!);
+    const goodSize = (await readFile(path)).length;
+    await appendFile(path, damage(encodeFrame({ partitionKey: 'k', data: Buffer.from('torn'), appendedAt: 1 })));
+    const again = await Spool.open({ dir, maxBytes: 1 << 20, logger: logger() });
+    expect(texts(again)).toEqual(['good-1', 'good-2']);
+    expect((await readFile(path)).length).toBe(goodSize);
+    expect(lines.some((l) => l.includes('spool segment damaged'))).toBe(true);
+  });
+
+  it('drops a segment file that holds nothing valid', async () => {
+    await writeFile(join(dir, 'segment-000000000007.log'), Buffer.from([0xa5, 0, 0]));
+    const s = await Spool.open({ dir, maxBytes: 1 << 20, logger: logger() });
+    expect(s.depth).toBe(0);
+    expect(await readdir(dir)).not.toContain('segment-000000000007.log');
+  });
+});
