@@ -28,6 +28,8 @@ function handler(o: AwsClientOptions): NodeHttpHandler {
     httpAgent: new Agent({ keepAlive: true, maxSockets }),
     httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
     requestTimeout: o.requestTimeoutMs ?? 5000,
+    // Without this the handler only logs a warning when the timeout passes and the call hangs on.
+    throwOnRequestTimeout: true,
     connectionTimeout: Math.min(o.requestTimeoutMs ?? 5000, 3000),
   });
 }

@@ -5,12 +5,9 @@ import { createTokenVerifier } from './auth/verifyToken';
 import { ConfigError, loadConfig } from './config';
 import { createLogger } from './logger';
 import { GATEWAY_METRICS, Metrics } from './metrics/Metrics';
-import { DirectPublisher } from './publish/DirectPublisher';
+import { createPublisher } from './publish/createPublisher';
 import { ensureStream } from './publish/ensureStream';
-import { KinesisPublisher } from './publish/KinesisPublisher';
 import { streamReadiness } from './publish/streamReadiness';
-import { Spool } from './spool/Spool';
-import { SpoolingPublisher } from './spool/SpoolingPublisher';
 import { StatusStore } from './status/StatusStore';
 
 /** The gateway's entry: config -> real clients -> createApp -> serve; SIGTERM drains. */
@@ -50,39 +47,7 @@ async function main() {
   }
 
   const metrics = new Metrics({ namespace: config.metricsNamespace, defaultDimensions: { service: 'gateway' } });
-  const direct = k.batching
-    ? new KinesisPublisher({
-        kinesis,
-        streamName: k.streamName,
-        logger,
-        maxBatchRecords: k.maxBatchRecords,
-        maxBatchBytes: k.maxBatchBytes,
-        maxInFlight: k.maxInFlight,
-        lingerMs: k.lingerMs,
-        retry: k.retry,
-        onBatch: ({ items, durationMs }) => {
-          metrics.observe(GATEWAY_METRICS.recordsPerPutRecords, items, 'Count');
-          metrics.observe(GATEWAY_METRICS.putRecordsLatency, durationMs, 'Milliseconds');
-        },
-        onRetry: ({ items }) => metrics.count(GATEWAY_METRICS.putRecordsRetries, items),
-      })
-    : new DirectPublisher({ kinesis, streamName: k.streamName, logger });
-  // The spool backs the batching path; the unbatched reference path stays as the seed had it.
-  const spooling = k.batching
-    ? new SpoolingPublisher({
-        inner: direct,
-        spool: await Spool.open({ dir: config.spool.dir, maxBytes: config.spool.maxBytes, logger }),
-        kinesis,
-        streamName: k.streamName,
-        deadlineMs: k.retry.deadlineMs,
-        callTimeoutMs: k.timeoutMs,
-        replayBackoff: { baseMs: k.retry.baseMs * 2, capMs: 5000 },
-        logger,
-        onSpooled: () => metrics.count(GATEWAY_METRICS.spoolFallbacks),
-        onReplayed: (n) => metrics.count(GATEWAY_METRICS.spoolReplayed, n),
-      }).start()
-    : undefined;
-  const publisher = spooling ?? direct;
+  const { publisher, spooling } = await createPublisher({ kinesis, kinesisConfig: k, spoolConfig: config.spool, logger, metrics });
   const flushMetrics = setInterval(() => {
     if (spooling) {
       const s = spooling.state();

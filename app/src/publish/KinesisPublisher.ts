@@ -87,13 +87,19 @@ export class KinesisPublisher implements Publisher {
     await this.commit.idle();
   }
 
+  private lastErrorLog = 0;
+  private suppressed = 0;
+
   private toGatewayError(e: unknown): Error {
     const cause = e instanceof RetriesExhaustedError ? (e.cause as Error) : (e as Error);
-    if (isStreamNotFound(cause)) {
-      this.o.logger.error('stream not found: create it or check KINESIS_STREAM_NAME and AWS_REGION', { stream: this.o.streamName, err: cause });
-      return new StreamUnavailableError('the operations stream is unavailable', 5, { cause: e });
-    }
-    this.o.logger.error('could not put record on the stream', { stream: this.o.streamName, err: cause });
-    return new StreamUnavailableError('the operations stream is unavailable, retry later', 1, { cause: e });
+    const notFound = isStreamNotFound(cause);
+    // An outage fails every record: one line per 10 s, with how many failed meanwhile, is enough to act on.
+    if (Date.now() - this.lastErrorLog >= 10_000) {
+      this.lastErrorLog = Date.now();
+      const msg = notFound ? 'stream not found: create it or check KINESIS_STREAM_NAME and AWS_REGION' : 'could not put record on the stream';
+      this.o.logger.error(msg, { stream: this.o.streamName, err: cause, failedSinceLastLine: this.suppressed });
+      this.suppressed = 0;
+    } else this.suppressed++;
+    return new StreamUnavailableError('the operations stream is unavailable, retry later', notFound ? 5 : 1, { cause: e });
   }
 }
