@@ -3,6 +3,7 @@ import { createDynamoClient, createKinesisClient } from '../../common/awsClients
 import { createApp } from './app';
 import { createTokenVerifier } from './auth/verifyToken';
 import { ConfigError, loadConfig } from './config';
+import { answerClientErrorsAsJson } from './http/clientError';
 import { createLogger } from './logger';
 import { GATEWAY_METRICS, Metrics } from './metrics/Metrics';
 import { createPublisher } from './publish/createPublisher';
@@ -81,6 +82,7 @@ async function main() {
   });
   // Longer than the load balancer's 60 s idle timeout, so the ALB, not the gateway, closes idle connections
   // (otherwise a request can race the close and get a 502).
+  answerClientErrorsAsJson(server as import('node:http').Server);
   (server as import('node:http').Server).keepAliveTimeout = 65_000;
   (server as import('node:http').Server).headersTimeout = 66_000;
 
