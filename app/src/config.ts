@@ -36,6 +36,8 @@ export interface Config {
     maxBytes: number;
     /** How long SIGTERM waits for the spool to drain; shorter than the ECS stop timeout. */
     drainMs: number;
+    /** `dir` is shared by several tasks (EFS): each spools in a subdirectory and adopts those of dead tasks. */
+    shared: boolean;
   };
   fieldEncryption: {
     /** Top-level `data` fields encrypted before the record reaches the stream; empty: off. */
@@ -107,6 +109,7 @@ const EnvSchema = v.object({
   SPOOL_DIR: v.optional(nonEmpty),
   SPOOL_MAX_BYTES: v.optional(int(1024 * 1024, 8 * 1024 * 1024 * 1024), String(256 * 1024 * 1024)),
   SPOOL_DRAIN_MS: v.optional(int(0, 600_000), '20000'),
+  SPOOL_SHARED: v.optional(bool, 'false'),
   SENSITIVE_FIELDS: v.optional(
     v.pipe(
       v.string(),
@@ -178,6 +181,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       dir: e.SPOOL_DIR ?? `${e.DATA_DIR}/spool`,
       maxBytes: e.SPOOL_MAX_BYTES,
       drainMs: e.SPOOL_DRAIN_MS,
+      shared: e.SPOOL_SHARED,
     },
     fieldEncryption: {
       sensitiveFields: e.SENSITIVE_FIELDS,

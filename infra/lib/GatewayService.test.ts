@@ -265,6 +265,18 @@ describe('GatewayService', () => {
       });
     });
 
+    it('with efs, tells the gateway the spool root is shared so each task spools in its own directory', () => {
+      efs.template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+        ContainerDefinitions: [Match.objectLike({ Environment: Match.arrayWith([{ Name: 'SPOOL_SHARED', Value: 'true' }]) })],
+      });
+    });
+
+    it('without efs, the spool is not shared', () => {
+      template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+        ContainerDefinitions: [Match.objectLike({ Environment: Match.not(Match.arrayWith([Match.objectLike({ Name: 'SPOOL_SHARED' })])) })],
+      });
+    });
+
     it('with efs, lets the task role mount and write the file system through a mount target only', () => {
       const statements = roleStatements(efs.template, logicalId(efs.template, 'AWS::IAM::Role', 'GatewayTaskRole'));
       expect(statements).toContainEqual({

@@ -195,6 +195,8 @@ export class GatewayService extends Construct {
         STATUS_TABLE_NAME: props.statusTable.tableName,
         STATUS_RETENTION_DAYS: String(props.statusRetentionDays ?? 7),
         SPOOL_DIR,
+        // On EFS every task mounts the same directory: each spools in its own subdirectory and adopts dead tasks'.
+        ...(props.spoolVolume === 'efs' ? { SPOOL_SHARED: 'true' } : {}),
         SENSITIVE_FIELDS: (props.sensitiveFields ?? []).join(','),
         FIELD_ENCRYPTION_KEY_ARN: props.fieldEncryptionKey.key.keyArn,
         METRICS_NAMESPACE: props.metricsNamespace ?? 'ResourceGateway',

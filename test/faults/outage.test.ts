@@ -104,7 +104,7 @@ describe.each([
     const { publisher, spooling } = await createPublisher({
       kinesis,
       kinesisConfig: kinesisConfig(streamName),
-      spoolConfig: { dir: join(dir, fault), maxBytes: 64 * 1024 * 1024, drainMs: 10_000 },
+      spoolConfig: { dir: join(dir, fault), maxBytes: 64 * 1024 * 1024, drainMs: 10_000, shared: false },
       logger: h.logger,
     });
     const app = h.app({ publisher });

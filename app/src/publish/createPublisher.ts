@@ -2,6 +2,7 @@ import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import { GATEWAY_METRICS, type Metrics } from '../metrics/Metrics';
+import { openSharedSpool } from '../spool/sharedSpoolDir';
 import { Spool } from '../spool/Spool';
 import { SpoolingPublisher } from '../spool/SpoolingPublisher';
 import { DirectPublisher } from './DirectPublisher';
@@ -41,7 +42,9 @@ export async function createPublisher(d: PublisherDeps): Promise<{ publisher: Pu
   });
   const spooling = new SpoolingPublisher({
     inner: direct,
-    spool: await Spool.open({ dir: d.spoolConfig.dir, maxBytes: d.spoolConfig.maxBytes, logger: d.logger }),
+    spool: d.spoolConfig.shared
+      ? (await openSharedSpool({ root: d.spoolConfig.dir, maxBytes: d.spoolConfig.maxBytes, logger: d.logger })).spool
+      : await Spool.open({ dir: d.spoolConfig.dir, maxBytes: d.spoolConfig.maxBytes, logger: d.logger }),
     kinesis: d.kinesis,
     streamName: k.streamName,
     deadlineMs: k.retry.deadlineMs,

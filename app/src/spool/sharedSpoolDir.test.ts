@@ -1,0 +1,41 @@
+import { mkdtemp, readdir, rm, utimes } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { createLogger } from '../logger';
+import { openSharedSpool } from './sharedSpoolDir';
+
+let root: string;
+const logger = createLogger({ sink: () => {} });
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), 'shared-spool-'));
+});
+afterEach(() => rm(root, { recursive: true, force: true }));
+
+async function ageHeartbeats(ms: number) {
+  const then = new Date(Date.now() - ms);
+  for (const d of await readdir(root)) await utimes(join(root, d, 'heartbeat'), then, then).catch(() => {});
+}
+
+it('gives each task its own directory and leaves a live task alone', async () => {
+  const a = await openSharedSpool({ root, maxBytes: 1 << 20, logger });
+  await a.spool.append({ partitionKey: 'k', data: Buffer.from('a1') });
+  const b = await openSharedSpool({ root, maxBytes: 1 << 20, logger });
+  expect(b.spool.depth).toBe(0);
+  expect((await readdir(root)).length).toBe(2);
+  a.stop();
+  b.stop();
+});
+
+it('adopts the unconfirmed records of a task whose heartbeat stopped, ahead of anything new', async () => {
+  const dead = await openSharedSpool({ root, maxBytes: 1 << 20, logger });
+  await dead.spool.append({ partitionKey: 'k', data: Buffer.from('1') });
+  await dead.spool.append({ partitionKey: 'k', data: Buffer.from('2') });
+  dead.stop();
+  await ageHeartbeats(120_000);
+  const heir = await openSharedSpool({ root, maxBytes: 1 << 20, logger });
+  await heir.spool.append({ partitionKey: 'k', data: Buffer.from('3') });
+  expect([...heir.spool.pending()].map((e) => Buffer.from(e.data).toString())).toEqual(['1', '2', '3']);
+  expect((await readdir(root)).length).toBe(1);
+  heir.stop();
+});

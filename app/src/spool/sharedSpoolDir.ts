@@ -1,0 +1,52 @@
+import { mkdir, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { Logger } from '../logger';
+import { Spool } from './Spool';
+
+const HEARTBEAT = 'heartbeat';
+
+/**
+ * On a spool root shared by several gateway tasks (an EFS volume), each task spools in a directory of its own
+ * and touches a heartbeat file in it every `heartbeatMs`. A starting task adopts the directories whose
+ * heartbeat is older than `staleMs` (their task is gone): it claims one by renaming it (atomic, so only one
+ * task wins), copies its unconfirmed records into its own spool, which replays them ahead of anything new,
+ * and deletes it. A crash mid-adoption leaves the renamed directory to be adopted again: duplicates, not loss.
+ */
+export async function openSharedSpool(o: {
+  root: string;
+  maxBytes: number;
+  logger: Logger;
+  staleMs?: number;
+  heartbeatMs?: number;
+}): Promise<{ spool: Spool; stop(): void }> {
+  const staleMs = o.staleMs ?? 60_000;
+  const me = `task-${hostname()}-${process.pid}-${Date.now().toString(36)}`;
+  const dir = join(o.root, me);
+  await mkdir(dir, { recursive: true });
+  const beat = join(dir, HEARTBEAT);
+  await writeFile(beat, me);
+  const spool = await Spool.open({ dir, maxBytes: o.maxBytes, logger: o.logger });
+
+  for (const name of await readdir(o.root)) {
+    if (name === me) continue;
+    const other = join(o.root, name);
+    const last = await stat(join(other, HEARTBEAT)).then((s) => s.mtimeMs, () => 0);
+    if (Date.now() - last < staleMs) continue;
+    const claimed = `${other}.adopted-by-${me}`;
+    if (!(await rename(other, claimed).then(() => true, () => false))) continue;
+    const orphan = await Spool.open({ dir: claimed, maxBytes: Number.MAX_SAFE_INTEGER, logger: o.logger });
+    const entries = [...orphan.pending()];
+    await Promise.all(entries.map((e) => spool.append({ partitionKey: e.partitionKey, data: e.data }, e.appendedAt)));
+    await orphan.close();
+    await rm(claimed, { recursive: true, force: true });
+    o.logger.warn('adopted the spool of a gateway task that is gone', { from: name, records: entries.length });
+  }
+
+  const timer = setInterval(() => {
+    const now = new Date();
+    utimes(beat, now, now).catch((err: unknown) => o.logger.warn('spool heartbeat failed', { err }));
+  }, o.heartbeatMs ?? 10_000);
+  timer.unref();
+  return { spool, stop: () => clearInterval(timer) };
+}
