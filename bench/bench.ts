@@ -1,0 +1,167 @@
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createDynamoClient, createKinesisClient } from '../common/awsClients';
+import { signToken } from '../local/signToken';
+import { startBenchEmulators } from './emulators';
+import { buildGateway, type GatewayBuild, type GatewaySource } from './gateway';
+import { installCleanup } from './processes';
+import { checkTargets, resultsTable, targetsText, writeResults } from './report';
+import { runScenario, writeKeyFile, type BenchContext, type ScenarioResult, type ScenarioSpec } from './scenario';
+import { runSoak } from './soak';
+import { BENCH_PERMISSION, createRequests } from './workload';
+
+/**
+ * `npm run bench [-- options]`: the gateway's benchmark (issue 5). See bench/README.md.
+ * Starts the emulators and every measured server itself, and stops them all on exit, Ctrl-C or error.
+ */
+const USAGE = `npm run bench -- [options]
+  --connections N    concurrent connections (default 64)
+  --duration S       measured seconds per scenario (default 15)
+  --warmup S         warm-up seconds per scenario, not measured (default 3)
+  --shards N         shards of each fresh stream (default 4)
+  --log-level L      gateway LOG_LEVEL (default info, as deployed: one access line per request)
+  --no-encryption    skip the field-encryption scenario
+  --sweep            also run the batching gateway at KINESIS_MAX_IN_FLIGHT 1,2,4 x KINESIS_LINGER_MS 0,1,2
+  --only a,b         run only these scenarios (bare, batching-off, batching, encryption)
+  --cpu-prof DIR     run the batching gateway under node --cpu-prof, profiles into DIR
+  --soak S           soak mode instead: the batching gateway for S seconds at a steady rate
+  --rate N           soak rate, requests/s over all connections (default 1000)
+  --source S         the gateway code to bundle and measure: worktree (default; falls back to HEAD if it
+                     does not build), HEAD (the last commit), dist (app/dist/server.mjs as it is)`;
+
+const { values: a } = parseArgs({
+  options: {
+    connections: { type: 'string', default: '64' },
+    duration: { type: 'string', default: '15' },
+    warmup: { type: 'string', default: '3' },
+    shards: { type: 'string', default: '4' },
+    'log-level': { type: 'string', default: 'info' },
+    'no-encryption': { type: 'boolean', default: false },
+    sweep: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    'cpu-prof': { type: 'string' },
+    soak: { type: 'string' },
+    rate: { type: 'string', default: '1000' },
+    source: { type: 'string', default: 'worktree' },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (a.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+const positive = (name: string, s: string | undefined) => {
+  const n = Number(s);
+  if (!Number.isInteger(n) || n <= 0) {
+    process.stderr.write(`--${name} must be a positive integer\n${USAGE}\n`);
+    process.exit(2);
+  }
+  return n;
+};
+
+// The SDK warns about Node 20 on every client; the bench's own clients only read the stream.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+installCleanup();
+const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model, memGB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: process.platform };
+const tmpDir = mkdtempSync(join(tmpdir(), 'gateway-bench-'));
+process.on('exit', () => rmSync(tmpDir, { recursive: true, force: true }));
+
+const source = a.source as GatewaySource;
+if (!['worktree', 'HEAD', 'dist'].includes(source)) {
+  process.stderr.write(`--source must be worktree, HEAD or dist\n${USAGE}\n`);
+  process.exit(2);
+}
+let build: GatewayBuild;
+try {
+  process.stdout.write(`bundling the gateway from ${source} (app/build.mjs)\n`);
+  build = buildGateway(source, join(tmpDir, source));
+} catch (e) {
+  if (source !== 'worktree') throw e;
+  // Someone's edit in progress must not stop the bench; say loudly what is measured instead.
+  process.stdout.write(`the working tree does not build (${(e as Error).message}); measuring the last commit instead\n`);
+  build = buildGateway('HEAD', join(tmpDir, 'HEAD'));
+}
+const emulators = await startBenchEmulators();
+const region = 'us-east-1';
+const jwtSecret = 'bench-secret-0123456789abcdef0123456789abcdef';
+const ctx: BenchContext = {
+  emulators,
+  kinesis: createKinesisClient({ region, endpoint: emulators.kinesisEndpoint }),
+  dynamo: createDynamoClient({ region, endpoint: emulators.dynamoEndpoint }),
+  // One token for all requests, as a real client reuses its token (the gateway caches verified tokens).
+  requests: createRequests(await signToken(jwtSecret, { sub: 'bench', permissions: [BENCH_PERMISSION], ttl: '2h' })),
+  jwtSecret,
+  connections: positive('connections', a.connections),
+  durationSec: positive('duration', a.duration),
+  warmupSec: positive('warmup', a.warmup),
+  shards: positive('shards', a.shards),
+  logLevel: a['log-level']!,
+  tmpDir,
+  runId: Date.now().toString(36),
+  bundle: build.bundle,
+};
+const settings = {
+  connections: ctx.connections,
+  durationSec: ctx.durationSec,
+  warmupSec: ctx.warmupSec,
+  shards: ctx.shards,
+  partitionKeys: ctx.requests.length,
+  logLevel: ctx.logLevel,
+  emulators: 'kinesalite + dynalite in memory, own process',
+  gateway: `production bundle (app/build.mjs) of ${build.source === 'HEAD' ? `commit ${build.commit}` : build.source === 'worktree' ? `the working tree at ${build.commit}${build.dirty.length ? ` + ${build.dirty.length} uncommitted file(s)` : ''}` : 'app/dist as found'}, consumer off`,
+  gatewayDirty: build.dirty,
+};
+process.stdout.write(`machine: ${machine.cpus} x ${machine.cpuModel}, ${machine.memGB} GiB, node ${machine.node}\nsettings: ${JSON.stringify(settings)}\n`);
+
+if (a.soak) {
+  const soak = await runSoak(ctx, { seconds: positive('soak', a.soak), rate: positive('rate', a.rate), connections: Math.min(ctx.connections, 16) });
+  process.stdout.write(
+    `\nsoak: ${soak.load.responses} responses, ${soak.load.rps.toFixed(0)} req/s, errors ${soak.load.non2xx + soak.load.socketErrors}, p99 ${soak.load.latencyMs.p99.toFixed(1)} ms, stream ${soak.stream.records}/${soak.stream.accepted} ${soak.stream.match ? '✓' : '✗'}, gateway CPU ${soak.cpuMicrosPerRequest.toFixed(0)} µs/req\n`,
+  );
+  process.stdout.write(`${soak.verdict.text}\n`);
+  process.stdout.write(`results: ${writeResults('soak', { machine, settings, soak })}\n`);
+} else {
+  const all: ScenarioSpec[] = [
+    { name: 'bare', kind: 'bare' },
+    { name: 'batching-off', kind: 'gateway', env: { KINESIS_BATCHING: 'false' } },
+    { name: 'batching', kind: 'gateway', nodeArgs: a['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${a['cpu-prof']}`] : undefined },
+  ];
+  if (!a['no-encryption']) {
+    all.push({
+      name: 'encryption',
+      kind: 'gateway',
+      env: { SENSITIVE_FIELDS: 'patientName', FIELD_ENCRYPTION_KEY_FILE: writeKeyFile(tmpDir) },
+      expectEncryptedField: 'patientName',
+    });
+  }
+  if (a.sweep) {
+    for (const inFlight of [1, 2, 4]) {
+      for (const linger of [0, 1, 2]) {
+        all.push({ name: `inflight=${inFlight} linger=${linger}`, kind: 'gateway', env: { KINESIS_MAX_IN_FLIGHT: String(inFlight), KINESIS_LINGER_MS: String(linger) } });
+      }
+    }
+  }
+  const only = a.only?.split(',').map((s) => s.trim());
+  const specs = only ? all.filter((s) => only.includes(s.name)) : all;
+  if (a['cpu-prof']) {
+    // The profile names bundle lines; keep the bundle beside it for bench/profileSummary.ts.
+    mkdirSync(a['cpu-prof'], { recursive: true });
+    copyFileSync(build.bundle, join(a['cpu-prof'], 'server.mjs'));
+  }
+  const results: ScenarioResult[] = [];
+  for (const spec of specs) results.push(await runScenario(ctx, spec));
+
+  const checks = checkTargets(results);
+  process.stdout.write(`\n${resultsTable(results)}\n\n${targetsText(checks)}\n`);
+  for (const r of results) if (r.skipped) process.stdout.write(`note: ${r.name}: ${r.skipped}\n`);
+  for (const r of results) {
+    if ((r.cpu?.otherProcessesCores ?? 0) > 0.2) {
+      process.stdout.write(`note: ${r.name}: other processes took ${r.cpu!.otherProcessesCores.toFixed(2)} of the ${machine.cpus} cores during its window; its figures are noisy\n`);
+    }
+  }
+  process.stdout.write(`results: ${writeResults('bench', { machine, settings, results, targets: checks })}\n`);
+}
+await emulators.stop();
+process.exit(0);
