@@ -1,4 +1,5 @@
 import { Hono, type Context } from 'hono';
+import { describeRoute } from 'hono-openapi';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
@@ -6,8 +7,10 @@ import type { ResourceOperation } from '../../contract/operation';
 import { OperationAcceptor, type AcceptedStatusWriter } from './accept/OperationAcceptor';
 import type { TokenVerifier } from './auth/verifyToken';
 import { GatewayError, InternalError, NotFoundError, PayloadTooLargeError, ValidationError } from './errors';
+import type { IdempotencyStore } from './idempotency/IdempotencyStore';
 import type { Logger } from './logger';
 import { GATEWAY_METRICS, type Metrics } from './metrics/Metrics';
+import { OPENAPI_ROUTE_DOCS, openApiHandler } from './openapi/openApiDocument';
 import type { Publisher } from './publish/Publisher';
 import { createHealthRouter, type HealthDeps } from './routes/health';
 import { createRequestsRouter, type StatusReader } from './routes/requests';
@@ -26,6 +29,8 @@ export interface AppDeps {
   prepareRecord?: (op: ResourceOperation) => Promise<ResourceOperation>;
   /** Per-operation request metrics (EMF); none when omitted. */
   metrics?: Metrics;
+  /** `Idempotency-Key` records (status table); without it the header is validated, then ignored. */
+  idempotency?: IdempotencyStore;
   now?: () => Date;
   newId?: () => string;
 }
@@ -94,8 +99,12 @@ export function createApp(deps: AppDeps) {
   app.use(secureHeaders());
 
   app.route('/', createHealthRouter({ ready: deps.ready }));
-  app.route('/api/resources', createResourcesRouter({ verifyToken: deps.verifyToken, acceptor, now: deps.now, newId: deps.newId }));
+  app.route(
+    '/api/resources',
+    createResourcesRouter({ verifyToken: deps.verifyToken, acceptor, now: deps.now, newId: deps.newId, idempotency: deps.idempotency }),
+  );
   app.route('/api/requests', createRequestsRouter({ verifyToken: deps.verifyToken, statusStore: deps.statusStore }));
+  app.get('/openapi.json', describeRoute(OPENAPI_ROUTE_DOCS), openApiHandler(app));
 
   const respond = (c: Context<GatewayEnv>, err: unknown) => {
     const e = toGatewayError(err);

@@ -1,12 +1,13 @@
 import { Hono } from 'hono';
-import * as v from 'valibot';
-import { RequestIdSchema } from '../../../contract/operation';
+import { describeRoute } from 'hono-openapi';
 import type { StatusItem } from '../../../contract/status';
 import { authenticate } from '../auth/authenticate';
 import { hasAnyPermission } from '../auth/permissions';
 import type { TokenVerifier } from '../auth/verifyToken';
 import { NotFoundError } from '../errors';
+import { statusRouteDocs } from '../openapi/routeDocs';
 import { validator } from '../validation/validator';
+import { StatusParamsSchema, type StatusBody } from './schemas';
 import type { GatewayEnv } from './types';
 
 /** The status table as the status route needs it. */
@@ -23,13 +24,13 @@ export interface RequestsRouterDeps {
 export function createRequestsRouter(deps: RequestsRouterDeps) {
   return new Hono<GatewayEnv>()
     .use(authenticate(deps.verifyToken))
-    .get('/:requestId', validator('param', v.object({ requestId: RequestIdSchema })), async (c) => {
+    .get('/:requestId', describeRoute(statusRouteDocs()), validator('param', StatusParamsSchema), async (c) => {
       const { requestId } = c.req.valid('param');
       const item = await deps.statusStore.get(requestId);
       // Someone without permission on the operation's scope cannot tell it exists.
       if (!item || !hasAnyPermission(c.var.principal.permissions, item)) throw new NotFoundError('no such request');
-      return c.json({
-        success: true as const,
+      const body: StatusBody = {
+        success: true,
         data: {
           requestId: item.requestId,
           status: item.status,
@@ -43,6 +44,7 @@ export function createRequestsRouter(deps: RequestsRouterDeps) {
           acceptedAt: item.acceptedAt,
           updatedAt: item.updatedAt,
         },
-      });
+      };
+      return c.json(body);
     });
 }

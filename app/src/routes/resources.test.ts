@@ -1,6 +1,12 @@
+import * as v from 'valibot';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../../test/harness';
+import { FAST_RETRY, startHarness, type Harness } from '../../test/harness';
 import { decodeOperation } from '../../../contract/operation';
+import { StreamUnavailableError } from '../errors';
+import { IdempotencyStore } from '../idempotency/IdempotencyStore';
+import { KinesisPublisher } from '../publish/KinesisPublisher';
+import type { Publisher } from '../publish/Publisher';
+import { AcceptedBodySchema, ErrorBodySchema } from './schemas';
 
 const BL = 'business-123-location-456';
 const SCOPE = { 'X-Business-ID': 'business-123', 'X-Location-ID': 'location-456', 'X-Resource-Type': 'appointment' };
@@ -13,7 +19,8 @@ let before: number;
 
 beforeAll(async () => {
   h = await startHarness();
-  app = h.app();
+  // Wired as server.ts wires it.
+  app = h.app({ idempotency: new IdempotencyStore({ dynamo: h.dynamo, tableName: h.statusTable }) });
   token = await h.token(['business-123:*:appointment:*']);
 });
 afterAll(() => h.close());
@@ -199,5 +206,147 @@ describe('health', () => {
     const notReady = h.app({ ready: async () => ({ ready: false }) });
     const res = await notReady.request('/ready');
     expect(res.status).toBe(503);
+  });
+});
+
+describe('Idempotency-Key', () => {
+  let n = 0;
+  /** A fresh key per call site, so tests do not meet. */
+  const newKey = () => `key-${Date.now()}-${++n}`;
+  const post = (key: string, data: unknown = { patientName: 'John Doe' }, o: { auth?: string } = {}) =>
+    call('POST', `/api/resources/${BL}`, { body: { data }, headers: { 'Idempotency-Key': key }, ...o });
+  type Answer = v.InferOutput<typeof AcceptedBodySchema>;
+  const accepted = async (res: Response) => v.parse(AcceptedBodySchema, await res.json());
+
+  it('a repeated create answers the first 202 again (status, body, requestId, Location) and writes one record', async () => {
+    const key = newKey();
+    const first = await post(key);
+    const again = await post(key);
+    expect([first.status, again.status]).toEqual([202, 202]);
+    const [a, b] = [await accepted(first), await accepted(again)];
+    expect(b).toEqual(a);
+    expect(again.headers.get('Location')).toBe(`/api/requests/${a.data.requestId}`);
+    expect(again.headers.get('Location')).toBe(first.headers.get('Location'));
+    const records = await written();
+    expect(records).toHaveLength(1);
+    expect(records[0]!.json).toMatchObject({ requestId: a.data.requestId, resourceId: a.data.id });
+  });
+
+  it('treats a body with the same JSON in another key order as the same request', async () => {
+    const key = newKey();
+    const a = await accepted(await post(key, { a: 1, b: { c: 2, d: 3 } }));
+    const b = await accepted(await post(key, { b: { d: 3, c: 2 }, a: 1 }));
+    expect(b.data.requestId).toBe(a.data.requestId);
+    expect(await written()).toHaveLength(1);
+  });
+
+  it.each([
+    ['PUT', { body: { data: { status: 'confirmed' } } }],
+    ['PATCH', { body: { data: { status: 'confirmed' } } }],
+    ['DELETE', {}],
+  ] as const)('a repeated %s replays its answer and writes one record', async (method, o) => {
+    const key = newKey();
+    const send = () => call(method, `/api/resources/${BL}/appointment-1`, { ...o, headers: { 'Idempotency-Key': key } });
+    const [a, b] = [await accepted(await send()), await accepted(await send())];
+    expect(b).toEqual(a);
+    expect(await written()).toHaveLength(1);
+  });
+
+  it.each([
+    ['another body', 'POST', `/api/resources/${BL}`, { data: { patientName: 'Jane Roe' } }],
+    ['another method and path', 'PUT', `/api/resources/${BL}/appointment-1`, { data: { patientName: 'John Doe' } }],
+  ] as const)('the key with %s is 422 IDEMPOTENCY_KEY_REUSED and writes nothing', async (_name, method, path, body) => {
+    const key = newKey();
+    expect((await post(key)).status).toBe(202);
+    before = (await h.records()).length;
+    const res = await call(method, path, { body, headers: { 'Idempotency-Key': key } });
+    expect(res.status).toBe(422);
+    expect(v.parse(ErrorBodySchema, await res.json()).error.code).toBe('IDEMPOTENCY_KEY_REUSED');
+    expect(await written()).toHaveLength(0);
+  });
+
+  it('10 concurrent identical requests: all 202 with one requestId, one record', async () => {
+    const key = newKey();
+    const responses = await Promise.all(Array.from({ length: 10 }, () => post(key)));
+    expect(responses.map((r) => r.status)).toEqual(Array(10).fill(202));
+    const answers: Answer[] = await Promise.all(responses.map(accepted));
+    expect(new Set(answers.map((a) => a.data.requestId)).size).toBe(1);
+    expect(await written()).toHaveLength(1);
+  });
+
+  it('different callers with the same key are independent', async () => {
+    const key = newKey();
+    const bob = await h.token(['business-123:*:appointment:*'], 'bob');
+    const a = await accepted(await post(key));
+    const b = await accepted(await post(key, { patientName: 'Other' }, { auth: bob }));
+    expect(b.data.requestId).not.toBe(a.data.requestId);
+    expect(await written()).toHaveLength(2);
+  });
+
+  it.each([
+    ['empty', ''],
+    ['129 characters', 'k'.repeat(129)],
+    ['a space', 'my key'],
+    ['a non-ASCII character', 'clé'],
+  ])('a key that is %s is 400 VALIDATION_ERROR naming the header, and writes nothing', async (_name, key) => {
+    const res = await post(key);
+    expect(res.status).toBe(400);
+    const body = v.parse(ErrorBodySchema, await res.json());
+    expect(body.error.code).toBe('VALIDATION_ERROR');
+    expect(body.error.details?.map((d) => d.field)).toEqual(['header.idempotency-key']);
+    expect(await written()).toHaveLength(0);
+  });
+
+  it('accepts a key of 128 visible characters', async () => {
+    expect((await post(`${'!~'.repeat(63)}${newKey().slice(-2)}`)).status).toBe(202);
+  });
+
+  it('a key whose first attempt failed with 503 can be retried: 202, one record, with the first attempt\'s requestId', async () => {
+    // Fails the first publish as an outage would, then delegates to a real publisher; records the requestIds it saw.
+    const seen: string[] = [];
+    let failures = 1;
+    const kinesis = new KinesisPublisher({ kinesis: h.kinesis, streamName: h.streamName, logger: h.logger, retry: FAST_RETRY });
+    const flaky: Publisher = {
+      publish: async (record) => {
+        seen.push(JSON.parse(Buffer.from(record.data).toString('utf8')).requestId);
+        if (failures-- > 0) throw new StreamUnavailableError('down', 2);
+        return kinesis.publish(record);
+      },
+      close: () => kinesis.close(),
+    };
+    const flakyApp = h.app({ publisher: flaky, idempotency: new IdempotencyStore({ dynamo: h.dynamo, tableName: h.statusTable }) });
+    const key = newKey();
+    const send = () =>
+      flakyApp.request(`/api/resources/${BL}`, {
+        method: 'POST',
+        headers: { ...SCOPE, Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', 'Idempotency-Key': key },
+        body: JSON.stringify({ data: { n: 1 } }),
+      });
+    const failed = await send();
+    expect(failed.status).toBe(503);
+    expect(failed.headers.get('Retry-After')).toBe('2');
+    const retried = await send();
+    expect(retried.status).toBe(202);
+    const answer = await accepted(retried);
+    expect(answer.data.requestId).toBe(seen[0]);
+    expect(seen).toEqual([seen[0], seen[0]]);
+    const records = await written();
+    expect(records.map((r) => r.json.requestId)).toEqual([seen[0]]);
+  });
+
+  it('a refusal after the claim (413: the record is too large) forgets the key', async () => {
+    const key = newKey();
+    const tooLarge = await post(key, { big: 'x'.repeat(1024 * 1024 - 40) });
+    expect(tooLarge.status).toBe(413);
+    expect((await post(key, { small: true })).status).toBe(202);
+    expect(await written()).toHaveLength(1);
+  });
+
+  it('list takes no key: the header is ignored and each list is its own operation', async () => {
+    const key = newKey();
+    const send = () => call('GET', `/api/resources/${BL}`, { headers: { 'Idempotency-Key': key } });
+    const [a, b] = [await accepted(await send()), await accepted(await send())];
+    expect(b.data.requestId).not.toBe(a.data.requestId);
+    expect(await written()).toHaveLength(2);
   });
 });

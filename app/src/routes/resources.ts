@@ -1,17 +1,29 @@
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { createMiddleware } from 'hono/factory';
+import { describeRoute } from 'hono-openapi';
 import type * as v from 'valibot';
 import { MAX_RECORD_BYTES, type OperationName, type ResourceOperation } from '../../../contract/operation';
 import type { OperationAcceptor } from '../accept/OperationAcceptor';
 import { authenticate } from '../auth/authenticate';
 import { isAllowed } from '../auth/permissions';
 import type { TokenVerifier } from '../auth/verifyToken';
-import { ForbiddenError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../errors';
+import { ForbiddenError, GatewayError, PayloadTooLargeError, StreamUnavailableError, UnsupportedMediaTypeError, ValidationError } from '../errors';
+import { requestFingerprint } from '../idempotency/fingerprint';
+import type { AttemptIds, IdempotencyStore } from '../idempotency/IdempotencyStore';
+import { resourceRouteDocs } from '../openapi/routeDocs';
 import { findUnsafeJson } from '../validation/jsonShape';
 import { parseOrThrow } from '../validation/validate';
 import { validator } from '../validation/validator';
-import { CollectionParamsSchema, ItemParamsSchema, ListQuerySchema, ScopeHeadersSchema, WriteBodySchema } from './schemas';
+import {
+  CollectionParamsSchema,
+  ItemParamsSchema,
+  ListQuerySchema,
+  ScopeHeadersSchema,
+  WriteBodySchema,
+  WriteHeadersSchema,
+  type AcceptedBody,
+} from './schemas';
 import type { GatewayEnv } from './types';
 
 export interface ResourcesRouterDeps {
@@ -21,6 +33,8 @@ export interface ResourcesRouterDeps {
   now?: () => Date;
   /** @default crypto.randomUUID */
   newId?: () => string;
+  /** `Idempotency-Key` records; without it the header is validated, then ignored. */
+  idempotency?: IdempotencyStore;
 }
 
 // A body larger than a record can be is refused before it is read in full; the exact record check follows.
@@ -28,12 +42,15 @@ const MAX_BODY_BYTES = MAX_RECORD_BYTES;
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
 
 /**
- * Validates the scope headers and path, checks `{bl}` against them, and the caller's permission for
- * `operation`; sets `c.var.scope`. Runs before the body is read, so a refused caller learns nothing of it.
+ * Validates the scope headers (and a write's `Idempotency-Key`) and path, checks `{bl}` against them, and the
+ * caller's permission for `operation`; sets `c.var.scope` and `c.var.idempotencyKey`. Runs before the body
+ * is read, so a refused caller learns nothing of it.
  */
 function scopeFor(operation: OperationName, params: v.GenericSchema) {
+  // List is a read: retrying it is harmless, so it takes no Idempotency-Key (the header is ignored).
+  const headersSchema = operation === 'list' ? ScopeHeadersSchema : WriteHeadersSchema;
   return createMiddleware<GatewayEnv>(async (c, next) => {
-    const headers = parseOrThrow(ScopeHeadersSchema, c.req.header(), 'header');
+    const headers = parseOrThrow(headersSchema, c.req.header(), 'header') as v.InferOutput<typeof WriteHeadersSchema>;
     const { bl } = parseOrThrow(params, c.req.param(), 'param') as { bl: string };
     const scope = { businessId: headers['x-business-id'], locationId: headers['x-location-id'], resourceType: headers['x-resource-type'] };
     if (bl !== `${scope.businessId}-${scope.locationId}`) {
@@ -43,6 +60,7 @@ function scopeFor(operation: OperationName, params: v.GenericSchema) {
       throw new ForbiddenError(`no permission to ${operation} ${scope.resourceType} in this business and location`);
     }
     c.set('scope', scope);
+    if (headers['idempotency-key'] !== undefined) c.set('idempotencyKey', headers['idempotency-key']);
     await next();
   });
 }
@@ -68,61 +86,122 @@ function checkShape(data: unknown): void {
   if (unsafe) throw new ValidationError('the request is invalid', [{ field: `json.data.${unsafe.field}`, message: unsafe.message }]);
 }
 
+/** Builds an operation from the ids and timestamp it is accepted with. */
+type MakeOperation = (ids: AttemptIds, timestamp: string) => ResourceOperation;
+
 /** `POST|PUT|PATCH|DELETE|GET /api/resources/{bl}[/{resourceId}]`: authorize, validate, publish, 202. */
 export function createResourcesRouter(deps: ResourcesRouterDeps) {
   const now = deps.now ?? (() => new Date());
   const newId = deps.newId ?? (() => crypto.randomUUID());
 
-  const base = (c: Context<GatewayEnv>) => ({
+  const base = (c: Context<GatewayEnv>, ids: AttemptIds, timestamp: string) => ({
     ...c.var.scope,
-    timestamp: now().toISOString(),
-    requestId: newId(),
+    timestamp,
+    requestId: ids.requestId,
     sub: c.var.principal.sub,
     correlationId: c.var.requestId,
   });
 
-  /** Publishes the operation and answers 202 with the seed's body once Kinesis acknowledged it. */
-  const accept = async (c: Context<GatewayEnv>, op: ResourceOperation) => {
-    // From here on, every line of this request (the access line too) names the operation's requestId.
-    c.set('log', c.var.log.child({ requestId: op.requestId }));
-    await deps.acceptor.accept(op, c.var.log);
+  /** The seed's 202 body and Location for `op`; a replay rebuilds the same from the stored ids. */
+  const answer = (c: Context<GatewayEnv>, op: ResourceOperation) => {
     const id = 'resourceId' in op ? op.resourceId : undefined;
     const data = 'data' in op ? op.data : undefined;
     c.header('Location', `/api/requests/${op.requestId}`);
-    return c.json(
-      {
-        success: true as const,
-        data: { ...data, ...(id ? { id } : {}), status: 'processing' as const, requestId: op.requestId },
-        meta: { businessId: op.businessId, locationId: op.locationId, resourceType: op.resourceType, operation: op.operation, timestamp: op.timestamp },
-      },
-      202,
-    );
+    const body: AcceptedBody = {
+      success: true,
+      data: { ...data, ...(id ? { id } : {}), status: 'processing', requestId: op.requestId },
+      meta: { businessId: op.businessId, locationId: op.locationId, resourceType: op.resourceType, operation: op.operation, timestamp: op.timestamp },
+    };
+    return c.json(body, 202);
   };
 
+  /** Publishes the operation and answers 202 once Kinesis acknowledged it. */
+  const publish = async (c: Context<GatewayEnv>, op: ResourceOperation) => {
+    // From here on, every line of this request (the access line too) names the operation's requestId.
+    c.set('log', c.var.log.child({ requestId: op.requestId }));
+    await deps.acceptor.accept(op, c.var.log);
+    return answer(c, op);
+  };
+
+  /**
+   * Accepts the operation `make` builds. With an `Idempotency-Key`, the key is claimed first: a repeat of
+   * an answered request replays its answer and writes nothing; see IdempotencyStore.
+   */
+  const accept = async (c: Context<GatewayEnv>, make: MakeOperation, fresh: { resourceId?: string; body?: unknown } = {}) => {
+    const ids: AttemptIds = { requestId: newId(), ...(fresh.resourceId ? { resourceId: fresh.resourceId } : {}) };
+    const key = c.var.idempotencyKey;
+    if (key === undefined || !deps.idempotency) return publish(c, make(ids, now().toISOString()));
+
+    const fingerprint = requestFingerprint({ method: c.req.method, path: c.req.path, scope: c.var.scope, body: fresh.body });
+    const claim = await deps.idempotency.claim({ sub: c.var.principal.sub, key, fingerprint }, ids).catch((err: unknown) => {
+      if (err instanceof GatewayError) throw err;
+      throw new StreamUnavailableError('the idempotency store is unavailable', 1, { cause: err });
+    });
+    if (claim.outcome === 'replay') {
+      const op = make(claim.answer, claim.answer.timestamp);
+      c.set('log', c.var.log.child({ requestId: op.requestId }));
+      c.var.log.info('idempotent replay');
+      return answer(c, op);
+    }
+    const op = make(claim.ids, now().toISOString());
+    let res: Response;
+    try {
+      res = await publish(c, op);
+    } catch (err) {
+      // A refusal (4xx) wrote nothing and forgets the key; a failure (5xx) may have reached the stream, so
+      // the key stays bound to this request and a retry reuses its requestId (the consumer applies it once).
+      const clientError = err instanceof GatewayError && err.status < 500;
+      await (clientError ? claim.discard() : claim.release()).catch((e: unknown) =>
+        c.var.log.warn('idempotency claim not released; it frees itself when its lease ends', { err: e }),
+      );
+      throw err;
+    }
+    await claim.complete({ ...claim.ids, timestamp: op.timestamp }).catch((e: unknown) =>
+      c.var.log.warn('idempotency answer not stored; a retry after the lease republishes the same requestId', { err: e }),
+    );
+    return res;
+  };
+
+  const docs = resourceRouteDocs();
   return new Hono<GatewayEnv>()
     .use(authenticate(deps.verifyToken))
-    .post('/:bl', scopeFor('create', CollectionParamsSchema), ...jsonBody, async (c) => {
-      const { data } = c.req.valid('json');
-      checkShape(data);
+    .post('/:bl', describeRoute(docs.create), scopeFor('create', CollectionParamsSchema), ...jsonBody, async (c) => {
+      const body = c.req.valid('json');
+      checkShape(body.data);
       // A UUID keeps ids unique across concurrent requests and gateway tasks.
       const resourceId = `${c.var.scope.resourceType}-${newId()}`;
-      return accept(c, { ...base(c), operation: 'create', resourceId, data: { ...data, id: resourceId } });
+      return accept(
+        c,
+        (ids, timestamp) => {
+          const id = ids.resourceId ?? resourceId;
+          return { ...base(c, ids, timestamp), operation: 'create', resourceId: id, data: { ...body.data, id } };
+        },
+        { resourceId, body },
+      );
     })
-    .put('/:bl/:resourceId', scopeFor('update', ItemParamsSchema), ...jsonBody, async (c) => {
-      const { data } = c.req.valid('json');
-      checkShape(data);
-      return accept(c, { ...base(c), operation: 'update', resourceId: c.req.param('resourceId'), data });
+    .put('/:bl/:resourceId', describeRoute(docs.update), scopeFor('update', ItemParamsSchema), ...jsonBody, async (c) => {
+      const body = c.req.valid('json');
+      checkShape(body.data);
+      const resourceId = c.req.param('resourceId');
+      return accept(c, (ids, timestamp) => ({ ...base(c, ids, timestamp), operation: 'update', resourceId, data: body.data }), { body });
     })
-    .patch('/:bl/:resourceId', scopeFor('patch', ItemParamsSchema), ...jsonBody, async (c) => {
-      const { data } = c.req.valid('json');
-      checkShape(data);
-      return accept(c, { ...base(c), operation: 'patch', resourceId: c.req.param('resourceId'), data });
+    .patch('/:bl/:resourceId', describeRoute(docs.patch), scopeFor('patch', ItemParamsSchema), ...jsonBody, async (c) => {
+      const body = c.req.valid('json');
+      checkShape(body.data);
+      const resourceId = c.req.param('resourceId');
+      return accept(c, (ids, timestamp) => ({ ...base(c, ids, timestamp), operation: 'patch', resourceId, data: body.data }), { body });
     })
-    .delete('/:bl/:resourceId', scopeFor('delete', ItemParamsSchema), async (c) =>
-      accept(c, { ...base(c), operation: 'delete', resourceId: c.req.param('resourceId') }),
-    )
-    .get('/:bl', scopeFor('list', CollectionParamsSchema), validator('query', ListQuerySchema), async (c) => {
+    .delete('/:bl/:resourceId', describeRoute(docs.delete), scopeFor('delete', ItemParamsSchema), async (c) => {
+      const resourceId = c.req.param('resourceId');
+      return accept(c, (ids, timestamp) => ({ ...base(c, ids, timestamp), operation: 'delete', resourceId }));
+    })
+    .get('/:bl', describeRoute(docs.list), scopeFor('list', CollectionParamsSchema), validator('query', ListQuerySchema), async (c) => {
       const { pagination, filters } = c.req.valid('query');
-      return accept(c, { ...base(c), operation: 'list', pagination, ...(Object.keys(filters).length > 0 ? { filters } : {}) });
+      return accept(c, (ids, timestamp) => ({
+        ...base(c, ids, timestamp),
+        operation: 'list',
+        pagination,
+        ...(Object.keys(filters).length > 0 ? { filters } : {}),
+      }));
     });
 }

@@ -4,9 +4,14 @@ import {
   DataSchema,
   FilterKeySchema,
   LocationIdSchema,
+  OPERATIONS,
+  RequestIdSchema,
   ResourceIdSchema,
   ResourceTypeSchema,
 } from '../../../contract/operation';
+
+// Request and response schemas of the HTTP API. The routes validate with them and the OpenAPI document
+// (app/src/openapi/) is generated from them, so the two cannot drift apart.
 
 /** Headers every resource route requires (Hono lower-cases header names). */
 export const ScopeHeadersSchema = v.object({
@@ -15,9 +20,30 @@ export const ScopeHeadersSchema = v.object({
   'x-resource-type': ResourceTypeSchema,
 });
 
+/** `Idempotency-Key`: 1-128 visible ASCII characters (no spaces or control characters). */
+export const IdempotencyKeySchema = v.pipe(
+  v.string(),
+  v.regex(/^[\x21-\x7E]{1,128}$/, 'must be 1-128 visible ASCII characters'),
+);
+
+/** Headers of a write (create, update, patch, delete): the scope, and an optional `Idempotency-Key`. */
+export const WriteHeadersSchema = v.object({
+  ...ScopeHeadersSchema.entries,
+  'idempotency-key': v.optional(IdempotencyKeySchema),
+});
+
+/**
+ * `X-Request-ID`: a correlation id the caller may choose; one that does not match is replaced by a generated
+ * UUID (not refused). Same pattern as `CORRELATION_ID` in app.ts.
+ */
+export const CorrelationIdSchema = v.pipe(v.string(), v.regex(/^[A-Za-z0-9._:-]{1,128}$/));
+
 /** `{bl}`: the path's `{businessId}-{locationId}`. */
 export const CollectionParamsSchema = v.object({ bl: v.pipe(v.string(), v.maxLength(129, 'is too long')) });
 export const ItemParamsSchema = v.object({ bl: CollectionParamsSchema.entries.bl, resourceId: ResourceIdSchema });
+
+/** Path of the status route. */
+export const StatusParamsSchema = v.object({ requestId: RequestIdSchema });
 
 /** Body of create, update and patch. */
 export const WriteBodySchema = v.object({ data: DataSchema });
@@ -49,3 +75,58 @@ export const ListQuerySchema = v.pipe(
   }),
   v.transform(({ page, limit, ...filters }) => ({ pagination: { page, limit }, filters: filters as Record<string, string> })),
 );
+
+const OperationNameSchema = v.picklist(OPERATIONS);
+const TimestampSchema = v.pipe(v.string(), v.isoTimestamp());
+
+/**
+ * The `202` body of every resource route (the seed's shape): `data` echoes the request's `data` fields next
+ * to the resource `id` (all but list), `status: "processing"` and the operation's `requestId`.
+ */
+export const AcceptedBodySchema = v.object({
+  success: v.literal(true),
+  data: v.looseObject({
+    id: v.optional(ResourceIdSchema),
+    status: v.literal('processing'),
+    requestId: RequestIdSchema,
+  }),
+  meta: v.object({
+    businessId: BusinessIdSchema,
+    locationId: LocationIdSchema,
+    resourceType: ResourceTypeSchema,
+    operation: OperationNameSchema,
+    timestamp: TimestampSchema,
+  }),
+});
+export type AcceptedBody = v.InferOutput<typeof AcceptedBodySchema>;
+
+/** The `200` body of `GET /api/requests/{requestId}`. */
+export const StatusBodySchema = v.object({
+  success: v.literal(true),
+  data: v.object({
+    requestId: RequestIdSchema,
+    status: v.picklist(['processing', 'completed', 'failed']),
+    operation: OperationNameSchema,
+    businessId: BusinessIdSchema,
+    locationId: LocationIdSchema,
+    resourceType: ResourceTypeSchema,
+    resourceId: v.optional(ResourceIdSchema),
+    /** The consumer's result: the resource for create/update/patch, `{items, page, limit}` for list. */
+    result: v.optional(v.unknown()),
+    error: v.optional(v.object({ code: v.string(), message: v.string() })),
+    acceptedAt: TimestampSchema,
+    updatedAt: TimestampSchema,
+  }),
+});
+export type StatusBody = v.InferOutput<typeof StatusBodySchema>;
+
+/** The body of every error answer; `details` names each bad field of a 400. */
+export const ErrorBodySchema = v.object({
+  success: v.literal(false),
+  error: v.object({
+    code: v.string(),
+    message: v.string(),
+    details: v.optional(v.array(v.object({ field: v.string(), message: v.string() }))),
+  }),
+});
+export type ErrorBody = v.InferOutput<typeof ErrorBodySchema>;

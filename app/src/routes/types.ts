@@ -11,5 +11,7 @@ export interface GatewayEnv {
     log: Logger;
     /** The authorized business, location and resource type of a resource route. */
     scope: Scope;
+    /** The write's valid `Idempotency-Key`, if it sent one. */
+    idempotencyKey?: string;
   };
 }

@@ -1,0 +1,255 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { STATUS_TABLE_KEY } from '../../../common/tables';
+import { IdempotencyKeyReusedError } from '../errors';
+import { IdempotencyKeyInUseError } from './errors';
+
+/**
+ * Sort key value of an idempotency item in the status table. Its partition key is `idem#{sha256(sub)}#{key}`,
+ * never a UUID, so it cannot meet an operation's `accepted`/`outcome` items (common/tables.ts).
+ */
+export const IDEMPOTENCY_KIND = 'idempotency';
+
+export interface IdempotencyStoreOptions {
+  dynamo: DynamoDBDocumentClient;
+  /** The status table. */
+  tableName: string;
+  /** How long a key is remembered after its first use. @default 86_400 (24 h) */
+  ttlSeconds?: number;
+  /**
+   * How long a pending claim holds before another request with the same key may take it over: longer than
+   * any live attempt takes to publish (the publisher's retry deadline), short enough that a crashed
+   * attempt does not block retries for long. @default 30_000
+   */
+  leaseMs?: number;
+  /** How long a duplicate waits for the pending first attempt before answering 409. @default 3_000 */
+  waitMs?: number;
+  /** Interval of the reads while waiting. @default 50 */
+  pollMs?: number;
+  /** Epoch milliseconds. @default Date.now */
+  now?: () => number;
+}
+
+/** One use of a key: whose, which key, and the fingerprint of the request it was used with. */
+export interface IdempotentRequest {
+  sub: string;
+  key: string;
+  fingerprint: string;
+}
+
+/** The ids an attempt publishes with. A takeover reuses the first attempt's, so the consumer sees one requestId. */
+export interface AttemptIds {
+  requestId: string;
+  resourceId?: string;
+}
+
+/** What the first `202` is rebuilt from (the body's `data` comes from the request, identical by fingerprint). */
+export interface StoredAnswer extends AttemptIds {
+  /** `meta.timestamp` of the first answer. */
+  timestamp: string;
+}
+
+/** The right to accept the operation, held until {@link complete}, {@link release} or {@link discard}. */
+export interface ClaimedKey {
+  outcome: 'claimed';
+  ids: AttemptIds;
+  /** Kinesis acknowledged: later requests with the key replay `answer`. */
+  complete(answer: StoredAnswer): Promise<void>;
+  /** Failed with a 5xx, possibly after reaching the stream: a retry of the same request takes over at once, reusing the ids. */
+  release(): Promise<void>;
+  /** Refused with a 4xx, nothing was written: the key is forgotten. */
+  discard(): Promise<void>;
+}
+
+export type Claim = ClaimedKey | { outcome: 'replay'; answer: StoredAnswer };
+
+interface IdempotencyItem {
+  requestId: string;
+  kind: typeof IDEMPOTENCY_KIND;
+  fingerprint: string;
+  state: 'pending' | 'done';
+  /** Random id of the attempt holding the claim. */
+  owner: string;
+  /** Epoch ms the claim was taken; 0 after a release. */
+  claimedAt: number;
+  operationRequestId: string;
+  resourceId?: string;
+  answer?: StoredAnswer;
+  expiresAt: number;
+}
+
+const isConditionFailure = (e: unknown) => (e as Error | undefined)?.name === 'ConditionalCheckFailedException';
+const NAMES: Record<string, string> = { '#state': 'state', '#owner': 'owner', '#answer': 'answer' };
+/** The placeholders `expressions` use: DynamoDB refuses unused ones. */
+const namesIn = (...expressions: string[]) => Object.fromEntries(Object.entries(NAMES).filter(([n]) => expressions.some((e) => e.includes(n))));
+
+/**
+ * `Idempotency-Key` records in the status table. Conditional writes (no transactions, so dynalite serves too)
+ * make one attempt per key win across gateway tasks:
+ *
+ * 1. {@link claim} puts `pending` with the request's fingerprint and ids if no live item exists. If one does:
+ *    another fingerprint is 422; `done` replays; `pending` is waited for up to `waitMs`, then 409, unless
+ *    its lease ran out (a crashed or failed attempt), in which case this request takes it over with the same ids.
+ * 2. The caller publishes, then completes (`done` with the answer), releases (5xx) or discards (4xx) the claim.
+ *
+ * @example
+ * const claim = await store.claim({ sub, key, fingerprint }, { requestId: crypto.randomUUID() });
+ * if (claim.outcome === 'replay') return replay(claim.answer);
+ */
+export class IdempotencyStore {
+  private readonly ttlSeconds: number;
+  private readonly leaseMs: number;
+  private readonly waitMs: number;
+  private readonly pollMs: number;
+  private readonly now: () => number;
+
+  constructor(private readonly o: IdempotencyStoreOptions) {
+    if (!o.tableName) throw new Error('IdempotencyStore needs a tableName');
+    this.ttlSeconds = o.ttlSeconds ?? 86_400;
+    this.leaseMs = o.leaseMs ?? 30_000;
+    this.waitMs = o.waitMs ?? 3_000;
+    this.pollMs = o.pollMs ?? 50;
+    this.now = o.now ?? Date.now;
+  }
+
+  /** The item's partition key: the caller's `sub` hashed (bounded length, no identifiers at rest), then the key. */
+  static partitionKey(sub: string, key: string): string {
+    return `idem#${createHash('sha256').update(sub).digest('hex')}#${key}`;
+  }
+
+  /**
+   * Claims `req.key` for an attempt with `ids`, or returns the first answer to replay.
+   * @throws IdempotencyKeyReusedError the key was used with another request
+   * @throws IdempotencyKeyInUseError the first attempt is still pending after `waitMs`
+   */
+  async claim(req: IdempotentRequest, ids: AttemptIds): Promise<Claim> {
+    const pk = IdempotencyStore.partitionKey(req.sub, req.key);
+    const owner = randomUUID();
+    const deadline = this.now() + this.waitMs;
+    for (;;) {
+      if (await this.create(pk, req, ids, owner)) return this.claimed(pk, ids, owner);
+      for (;;) {
+        const item = await this.read(pk);
+        const now = this.now();
+        // Gone or expired since the put: put again.
+        if (!item || item.expiresAt <= Math.floor(now / 1000)) break;
+        if (item.fingerprint !== req.fingerprint) {
+          throw new IdempotencyKeyReusedError('this Idempotency-Key was used with a different request in the last 24 hours');
+        }
+        if (item.state === 'done' && item.answer) return { outcome: 'replay', answer: item.answer };
+        if (now - item.claimedAt >= this.leaseMs) {
+          const first: AttemptIds = { requestId: item.operationRequestId, ...(item.resourceId ? { resourceId: item.resourceId } : {}) };
+          if (await this.takeOver(pk, item.owner, owner)) return this.claimed(pk, first, owner);
+          continue; // another attempt took it over or finished: look again
+        }
+        if (now >= deadline) throw new IdempotencyKeyInUseError('a request with this Idempotency-Key is still in progress');
+        await sleep(this.pollMs);
+      }
+      if (this.now() >= deadline) throw new IdempotencyKeyInUseError('a request with this Idempotency-Key is still in progress');
+    }
+  }
+
+  private claimed(pk: string, ids: AttemptIds, owner: string): ClaimedKey {
+    return {
+      outcome: 'claimed',
+      ids,
+      complete: (answer) =>
+        this.update(pk, 'SET #state = :done, #answer = :answer', '#state = :pending', { ':done': 'done', ':answer': answer, ':pending': 'pending' }),
+      release: () => this.update(pk, 'SET claimedAt = :zero', '#owner = :owner AND #state = :pending', { ':zero': 0, ':owner': owner, ':pending': 'pending' }),
+      discard: async () => {
+        try {
+          await this.o.dynamo.send(
+            new DeleteCommand({
+              TableName: this.o.tableName,
+              Key: this.key(pk),
+              ConditionExpression: '#owner = :owner AND #state = :pending',
+              ExpressionAttributeNames: namesIn('#owner = :owner AND #state = :pending'),
+              ExpressionAttributeValues: { ':owner': owner, ':pending': 'pending' },
+            }),
+          );
+        } catch (e) {
+          if (!isConditionFailure(e)) throw e;
+        }
+      },
+    };
+  }
+
+  private key(pk: string) {
+    return { [STATUS_TABLE_KEY.partitionKey]: pk, [STATUS_TABLE_KEY.sortKey]: IDEMPOTENCY_KIND };
+  }
+
+  /** Puts a fresh `pending` item unless a live one exists; false when one does. */
+  private async create(pk: string, req: IdempotentRequest, ids: AttemptIds, owner: string): Promise<boolean> {
+    const now = this.now();
+    const item: IdempotencyItem = {
+      requestId: pk,
+      kind: IDEMPOTENCY_KIND,
+      fingerprint: req.fingerprint,
+      state: 'pending',
+      owner,
+      claimedAt: now,
+      operationRequestId: ids.requestId,
+      ...(ids.resourceId ? { resourceId: ids.resourceId } : {}),
+      expiresAt: Math.floor(now / 1000) + this.ttlSeconds,
+    };
+    try {
+      await this.o.dynamo.send(
+        new PutCommand({
+          TableName: this.o.tableName,
+          Item: item,
+          // TTL deletes lazily (within days), so an expired item still present counts as absent.
+          ConditionExpression: 'attribute_not_exists(requestId) OR expiresAt <= :nowSeconds',
+          ExpressionAttributeValues: { ':nowSeconds': Math.floor(now / 1000) },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw e;
+    }
+  }
+
+  /** Takes over a pending claim whose lease ran out, unless another attempt got there first. */
+  private async takeOver(pk: string, previousOwner: string, owner: string): Promise<boolean> {
+    try {
+      await this.o.dynamo.send(
+        new UpdateCommand({
+          TableName: this.o.tableName,
+          Key: this.key(pk),
+          UpdateExpression: 'SET #owner = :owner, claimedAt = :now',
+          ConditionExpression: '#owner = :previous AND #state = :pending',
+          ExpressionAttributeNames: namesIn('SET #owner', '#state'),
+          ExpressionAttributeValues: { ':owner': owner, ':now': this.now(), ':previous': previousOwner, ':pending': 'pending' },
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionFailure(e)) return false;
+      throw e;
+    }
+  }
+
+  private async read(pk: string): Promise<IdempotencyItem | undefined> {
+    const res = await this.o.dynamo.send(new GetCommand({ TableName: this.o.tableName, Key: this.key(pk), ConsistentRead: true }));
+    return res.Item as IdempotencyItem | undefined;
+  }
+
+  /** A conditional update; losing the condition (another attempt finished or took over) is not an error. */
+  private async update(pk: string, expression: string, condition: string, values: Record<string, unknown>): Promise<void> {
+    try {
+      await this.o.dynamo.send(
+        new UpdateCommand({
+          TableName: this.o.tableName,
+          Key: this.key(pk),
+          UpdateExpression: expression,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: namesIn(expression, condition),
+          ExpressionAttributeValues: values,
+        }),
+      );
+    } catch (e) {
+      if (!isConditionFailure(e)) throw e;
+    }
+  }
+}

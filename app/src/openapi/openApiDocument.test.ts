@@ -1,0 +1,108 @@
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHarness, type Harness } from '../../test/harness';
+
+interface Operation {
+  operationId?: string;
+  security?: unknown[];
+  parameters?: ({ $ref: string } | { in: string; name: string })[];
+  responses: Record<string, { $ref?: string }>;
+}
+interface Document {
+  openapi: string;
+  paths: Record<string, Record<string, Operation>>;
+  components: { parameters: Record<string, { in: string; name: string }>; responses: Record<string, { description: string; headers?: Record<string, unknown> }> };
+}
+
+let h: Harness;
+let app: ReturnType<Harness['app']>;
+let doc: Document;
+beforeAll(async () => {
+  h = await startHarness();
+  app = h.app();
+  const res = await app.request('/openapi.json');
+  expect(res.status).toBe(200);
+  doc = (await res.json()) as Document;
+});
+afterAll(() => h.close());
+
+const WRITES = ['post /api/resources/{bl}', 'put /api/resources/{bl}/{resourceId}', 'patch /api/resources/{bl}/{resourceId}', 'delete /api/resources/{bl}/{resourceId}'];
+
+/** Every operation of the document as `method path`. */
+const documented = () => Object.entries(doc.paths).flatMap(([path, item]) => Object.keys(item).map((m) => `${m} ${path}`));
+const operation = (id: string) => {
+  const [method, path] = id.split(' ') as [string, string];
+  return doc.paths[path]![method]!;
+};
+/** Names of an operation's parameters, `$ref`s resolved. */
+const parameterNames = (op: Operation) =>
+  (op.parameters ?? []).map((p) => ('$ref' in p ? doc.components.parameters[p.$ref.split('/').pop()!]! : p)).map((p) => `${p.in} ${p.name}`);
+
+describe('GET /openapi.json', () => {
+  it('is a valid OpenAPI 3.1 document, served without a token', async () => {
+    expect(doc.openapi).toBe('3.1.0');
+    const result = await new Validator().validate(structuredClone(doc) as unknown as Parameters<Validator['validate']>[0]);
+    expect(result.errors).toBeUndefined();
+    expect(result.valid).toBe(true);
+  });
+
+  it('documents exactly the routes the app serves', () => {
+    // A route added without a description fails here.
+    const served = app.routes
+      .filter((r) => r.method !== 'ALL' && !r.path.includes('*'))
+      .map((r) => `${r.method.toLowerCase()} ${r.path.replace(/:(\w+)/g, '{$1}')}`);
+    expect(new Set(served).size).toBeGreaterThanOrEqual(9);
+    expect(documented().sort()).toEqual([...new Set(served)].sort());
+  });
+
+  it('declares the bearer JWT scheme, required on /api routes and not on the probes or the document', () => {
+    const d = doc as unknown as { security: unknown; components: { securitySchemes: unknown } };
+    expect(d.components.securitySchemes).toEqual({ bearerAuth: expect.objectContaining({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }) });
+    expect(d.security).toEqual([{ bearerAuth: [] }]);
+    for (const id of documented()) {
+      const op = operation(id);
+      if (id.includes(' /api/')) {
+        expect(op.security, id).toBeUndefined();
+        expect(op.responses['401'], id).toEqual({ $ref: '#/components/responses/Unauthorized' });
+      } else expect(op.security, id).toEqual([]);
+    }
+  });
+
+  it.each(WRITES)('%s documents the scope headers, Idempotency-Key, X-Request-ID, its path and every error it can answer', (id) => {
+    const op = operation(id);
+    expect(parameterNames(op)).toEqual(
+      expect.arrayContaining(['header X-Business-ID', 'header X-Location-ID', 'header X-Resource-Type', 'header Idempotency-Key', 'header X-Request-ID', 'path bl']),
+    );
+    const codes = Object.keys(op.responses).sort();
+    const withBody = !id.startsWith('delete');
+    expect(codes).toEqual(['202', '400', '401', '403', '409', ...(withBody ? ['413', '415'] : []), '422', '500', '503']);
+  });
+
+  it('list documents its query and no Idempotency-Key', () => {
+    const names = parameterNames(operation('get /api/resources/{bl}'));
+    expect(names).toEqual(expect.arrayContaining(['query page', 'query limit', 'query filters', 'header X-Business-ID']));
+    expect(names).not.toContain('header Idempotency-Key');
+  });
+
+  it('the status route documents its 200 body and 404', () => {
+    const op = operation('get /api/requests/{requestId}');
+    expect(parameterNames(op)).toContain('path requestId');
+    expect(Object.keys(op.responses).sort()).toEqual(['200', '400', '401', '404', '500']);
+  });
+
+  it.each([
+    ['BadRequest', 'VALIDATION_ERROR', []],
+    ['Unauthorized', 'UNAUTHORIZED', ['WWW-Authenticate']],
+    ['IdempotencyKeyInUse', 'IDEMPOTENCY_KEY_IN_USE', ['Retry-After']],
+    ['IdempotencyKeyReused', 'IDEMPOTENCY_KEY_REUSED', []],
+    ['StreamUnavailable', 'STREAM_UNAVAILABLE', ['Retry-After']],
+  ])('the %s response names %s and its headers', (name, code, headers) => {
+    const r = doc.components.responses[name]!;
+    expect(r.description).toContain(code);
+    expect(Object.keys(r.headers ?? {}).sort()).toEqual(['X-Request-ID', ...headers].sort());
+  });
+
+  it('answers the same document every time', async () => {
+    expect(await (await app.request('/openapi.json')).json()).toEqual(doc);
+  });
+});
