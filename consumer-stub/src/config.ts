@@ -11,6 +11,8 @@ export interface ConsumerConfig {
   dynamoEndpoint?: string;
   metricsNamespace: string;
   logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
+  /** The field encryption key, when records may carry encrypted fields: one of the two. */
+  fieldEncryption?: { kmsKeyArn?: string; localKeyFile?: string };
 }
 
 const nonEmpty = v.pipe(v.string(), v.trim(), v.minLength(1, 'must not be empty'));
@@ -29,6 +31,8 @@ const EnvSchema = v.object({
     v.pipe(v.string(), v.toUpperCase(), v.picklist(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'], 'must be debug, info, warn, error or silent')),
     'INFO',
   ),
+  FIELD_ENCRYPTION_KEY_ARN: v.optional(v.pipe(nonEmpty, v.regex(/^arn:aws[a-z-]*:kms:[^:]+:\d{12}:key\//, 'must be a KMS key ARN (not an alias)'))),
+  FIELD_ENCRYPTION_KEY_FILE: v.optional(nonEmpty),
 });
 
 /** Thrown at cold start when the environment is wrong; names the variable. */
@@ -42,16 +46,22 @@ export class ConfigError extends Error {
  *
  * RESOURCES_TABLE_NAME, STATUS_TABLE_NAME (required); STATUS_RETENTION_DAYS (7); AWS_REGION (us-east-1);
  * DYNAMODB_ENDPOINT (local only); POWERTOOLS_METRICS_NAMESPACE (ResourceGateway);
- * LOG_LEVEL, or POWERTOOLS_LOG_LEVEL (info).
+ * LOG_LEVEL, or POWERTOOLS_LOG_LEVEL (info); FIELD_ENCRYPTION_KEY_ARN (the KMS key of encrypted fields, in AWS) or
+ * FIELD_ENCRYPTION_KEY_FILE (a raw AES-256 key file, locally).
  */
 export function readConfig(env: Record<string, string | undefined> = process.env): ConsumerConfig {
-  const input = { ...env, LOG_LEVEL: env.LOG_LEVEL ?? env.POWERTOOLS_LOG_LEVEL };
+  // Empty strings count as unset, as in the gateway's configuration.
+  const present = Object.fromEntries(Object.entries(env).filter(([k, val]) => !k.startsWith('FIELD_ENCRYPTION_') || (val !== undefined && val !== '')));
+  const input = { ...present, LOG_LEVEL: env.LOG_LEVEL ?? env.POWERTOOLS_LOG_LEVEL };
   const parsed = v.safeParse(EnvSchema, input);
   if (!parsed.success) {
     const issues = parsed.issues.map((i) => `${v.getDotPath(i) ?? '(env)'}: ${i.message}`).join('; ');
     throw new ConfigError(`invalid consumer configuration: ${issues}`);
   }
   const e = parsed.output;
+  if (e.FIELD_ENCRYPTION_KEY_ARN && e.FIELD_ENCRYPTION_KEY_FILE) {
+    throw new ConfigError('invalid consumer configuration: set only one of FIELD_ENCRYPTION_KEY_ARN and FIELD_ENCRYPTION_KEY_FILE');
+  }
   return {
     resourcesTableName: e.RESOURCES_TABLE_NAME,
     statusTableName: e.STATUS_TABLE_NAME,
@@ -60,5 +70,7 @@ export function readConfig(env: Record<string, string | undefined> = process.env
     ...(e.DYNAMODB_ENDPOINT ? { dynamoEndpoint: e.DYNAMODB_ENDPOINT } : {}),
     metricsNamespace: e.POWERTOOLS_METRICS_NAMESPACE,
     logLevel: e.LOG_LEVEL,
+    ...(e.FIELD_ENCRYPTION_KEY_ARN ? { fieldEncryption: { kmsKeyArn: e.FIELD_ENCRYPTION_KEY_ARN } } : {}),
+    ...(e.FIELD_ENCRYPTION_KEY_FILE ? { fieldEncryption: { localKeyFile: e.FIELD_ENCRYPTION_KEY_FILE } } : {}),
   };
 }

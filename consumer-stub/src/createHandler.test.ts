@@ -318,6 +318,19 @@ describe('poison records', () => {
     });
     expect(await resource(s, 'r1')).toBeUndefined();
   });
+
+  it('an invalid operation is logged and marked failed without quoting any of its values', async () => {
+    const s = scope();
+    const requestId = randomUUID();
+    const bad = { ...s, operation: 'list', requestId, timestamp: 'John Doe', pagination: { page: 1, limit: 20 }, filters: { patientName: 'John Doe', n: 7 } };
+    const res = await build({ logLevel: 'DEBUG' })(kinesisEvent(kinesisRecord(JSON.stringify(bad))));
+    expect(res.batchItemFailures).toEqual([]);
+    const failed = await outcome(requestId);
+    expect(failed).toMatchObject({ status: 'failed', error: { code: 'INVALID_OPERATION', message: expect.stringContaining('timestamp') } });
+    expect(JSON.stringify(failed)).not.toContain('John Doe');
+    expect(stdout.some((l) => l.includes('poison record skipped'))).toBe(true);
+    expect(stdout.filter((l) => l.includes('John Doe'))).toEqual([]);
+  });
 });
 
 describe('transient failures', () => {

@@ -4,6 +4,7 @@ import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { InvalidOperationError, decodeOperation, type ResourceOperation } from '../../contract/operation';
 import { applyOperation } from './applyOperation';
+import { describeInvalidRecord } from './describeInvalidRecord';
 import { OperationFailedError, SkippedAfterFailureError } from './errors';
 import { salvageSubject, subjectOf } from './outcomeSubject';
 import type { ResourceStore } from './ResourceStore';
@@ -57,15 +58,16 @@ export function createHandler(deps: ConsumerDeps): ConsumerHandler {
       op = decodeOperation(bytes);
     } catch (e) {
       if (!(e instanceof InvalidOperationError)) throw e;
-      // Poison: retrying cannot fix it, so it must not block the shard.
+      // Poison: retrying cannot fix it, so it must not block the shard. Its reason names no value of the record.
+      const message = describeInvalidRecord(bytes);
       log.error('poison record skipped', {
         requestId: e.requestId,
         sequenceNumber: record.kinesis.sequenceNumber,
-        error: { code: e.code, message: e.message },
+        error: { code: e.code, message },
       });
       if (e.requestId) {
         const arrived = new Date(record.kinesis.approximateArrivalTimestamp * 1000);
-        await status.failed(salvageSubject(bytes, e.requestId, arrived), { code: e.code, message: e.message });
+        await status.failed(salvageSubject(bytes, e.requestId, arrived), { code: e.code, message });
       }
       metrics.addMetric(CONSUMER_METRICS.failed, MetricUnit.Count, 1);
       return;

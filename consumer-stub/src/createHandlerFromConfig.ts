@@ -2,8 +2,11 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDynamoClient } from '../../common/awsClients';
+import { createFieldDecryptor } from '../../common/fieldEncryption/FieldDecryptor';
+import { keyringFor } from '../../common/fieldEncryption/keyrings';
 import type { ConsumerConfig } from './config';
 import { createHandler, type ConsumerHandler, type DecryptFields } from './createHandler';
+import { createDecryptFields } from './decryptFields';
 import { ResourceStore } from './ResourceStore';
 import { StatusRecorder } from './StatusRecorder';
 
@@ -19,6 +22,10 @@ export function createHandlerFromConfig(config: ConsumerConfig, overrides: Wirin
   const dynamo = overrides.dynamo ?? createDynamoClient({ region: config.region, endpoint: config.dynamoEndpoint });
   const logger = overrides.logger ?? new Logger({ serviceName: 'consumer', logLevel: config.logLevel });
   const metrics = new Metrics({ namespace: config.metricsNamespace, serviceName: 'consumer' });
+  // Always a decryption step: without a key it refuses records with encrypted fields instead of storing ciphertexts.
+  const decryptFields =
+    overrides.decryptFields ??
+    createDecryptFields(config.fieldEncryption ? createFieldDecryptor({ keyring: keyringFor(config.fieldEncryption) }) : undefined);
   return createHandler({
     store: new ResourceStore({
       client: dynamo,
@@ -32,6 +39,6 @@ export function createHandlerFromConfig(config: ConsumerConfig, overrides: Wirin
     }),
     logger,
     metrics,
-    ...(overrides.decryptFields ? { decryptFields: overrides.decryptFields } : {}),
+    decryptFields,
   });
 }
