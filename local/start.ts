@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createDynamoClient, createKinesisClient } from '../common/awsClients';
+import { ensureLocalFieldKey } from './fieldKey';
 import { ensureStream, ensureTables } from './provision';
 import { DEV_JWT_SECRET, signToken } from './signToken';
 
@@ -27,6 +28,8 @@ const consumerOn = (env.LOCAL_CONSUMER || 'on').toLowerCase() !== 'off';
 const jwtSecret = env.JWT_SECRET || DEV_JWT_SECRET;
 if (!env.JWT_SECRET) process.stderr.write('[start] JWT_SECRET is unset: using the fixed development secret. Never use it outside your machine.\n');
 
+// Field encryption has no KMS locally: a raw AES-256 key the stack creates under DATA_DIR on first start.
+const fieldKeyFile = env.FIELD_ENCRYPTION_KEY_FILE || ensureLocalFieldKey(dataDir);
 const kinesisEndpoint = `http://127.0.0.1:${kinesisPort}`;
 const dynamoEndpoint = `http://127.0.0.1:${dynamoPort}`;
 const childEnv = {
@@ -42,6 +45,7 @@ const childEnv = {
   STATUS_TABLE_NAME: statusTable,
   RESOURCES_TABLE_NAME: resourcesTable,
   JWT_SECRET: jwtSecret,
+  FIELD_ENCRYPTION_KEY_FILE: fieldKeyFile,
   LOCAL_KINESIS_PORT: String(kinesisPort),
   LOCAL_DYNAMODB_PORT: String(dynamoPort),
 };

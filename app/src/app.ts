@@ -1,4 +1,5 @@
 import { Hono, type Context } from 'hono';
+import * as v from 'valibot';
 import { describeRoute } from 'hono-openapi';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
@@ -6,7 +7,7 @@ import { secureHeaders } from 'hono/secure-headers';
 import type { ResourceOperation } from '../../contract/operation';
 import { OperationAcceptor, type AcceptedStatusWriter } from './accept/OperationAcceptor';
 import type { TokenVerifier } from './auth/verifyToken';
-import { GatewayError, InternalError, NotFoundError, PayloadTooLargeError, ValidationError } from './errors';
+import { GatewayError, InternalError, NotFoundError, PayloadTooLargeError, UriTooLongError, ValidationError } from './errors';
 import type { IdempotencyStore } from './idempotency/IdempotencyStore';
 import type { Logger } from './logger';
 import { GATEWAY_METRICS, type Metrics } from './metrics/Metrics';
@@ -15,6 +16,7 @@ import type { Publisher } from './publish/Publisher';
 import { createHealthRouter, type HealthDeps } from './routes/health';
 import { createRequestsRouter, type StatusReader } from './routes/requests';
 import { createResourcesRouter } from './routes/resources';
+import { CorrelationIdSchema } from './routes/schemas';
 import type { GatewayEnv } from './routes/types';
 
 export interface AppDeps {
@@ -45,8 +47,6 @@ function operationOf(method: string, routePath: string): string {
   return 'other';
 }
 
-// Correlation ids a caller may choose: short, visible, no separators that could forge log fields.
-const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Maps any thrown value to the gateway's error shape. */
 function toGatewayError(err: unknown): GatewayError {
@@ -58,6 +58,8 @@ function toGatewayError(err: unknown): GatewayError {
   }
   return new InternalError('internal error', undefined, { cause: err });
 }
+
+const MAX_URL_LENGTH = 8192;
 
 /** Builds the gateway from its dependencies; `server.ts` wires real clients, tests wire emulators or doubles. */
 export function createApp(deps: AppDeps) {
@@ -79,7 +81,7 @@ export function createApp(deps: AppDeps) {
   );
   app.use(async (c, next) => {
     // Hono accepts [\w=-]; narrow to our own pattern, replacing anything else with a fresh id.
-    if (!CORRELATION_ID.test(c.var.requestId)) {
+    if (!v.is(CorrelationIdSchema, c.var.requestId)) {
       const id = crypto.randomUUID();
       c.set('requestId', id);
       c.header('X-Request-ID', id);
@@ -97,6 +99,11 @@ export function createApp(deps: AppDeps) {
     }
   });
   app.use(secureHeaders());
+  app.use(async (c, next) => {
+    // Node bounds the request line and headers together (16 KiB); the URL alone gets a tighter, explicit limit.
+    if (c.req.url.length > MAX_URL_LENGTH) throw new UriTooLongError(`the URL exceeds ${MAX_URL_LENGTH} characters`);
+    await next();
+  });
 
   app.route('/', createHealthRouter({ ready: deps.ready }));
   app.route(

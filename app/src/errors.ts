@@ -52,6 +52,12 @@ export class PayloadTooLargeError extends GatewayError {
   readonly status = 413;
 }
 
+export class UriTooLongError extends GatewayError {
+  override readonly name = 'UriTooLongError';
+  readonly code = 'URI_TOO_LONG';
+  readonly status = 414;
+}
+
 export class UnsupportedMediaTypeError extends GatewayError {
   override readonly name = 'UnsupportedMediaTypeError';
   readonly code = 'UNSUPPORTED_MEDIA_TYPE';

@@ -1,6 +1,8 @@
 import { serve } from '@hono/node-server';
 import { createDynamoClient, createKinesisClient } from '../../common/awsClients';
+import { keyringFor } from '../../common/fieldEncryption/keyrings';
 import { createApp } from './app';
+import { createFieldEncryptor } from './crypto/FieldEncryptor';
 import { createTokenVerifier } from './auth/verifyToken';
 import { ConfigError, loadConfig } from './config';
 import { answerClientErrorsAsJson } from './http/clientError';
@@ -9,6 +11,7 @@ import { GATEWAY_METRICS, Metrics } from './metrics/Metrics';
 import { createPublisher } from './publish/createPublisher';
 import { ensureStream } from './publish/ensureStream';
 import { streamReadiness } from './publish/streamReadiness';
+import { IdempotencyStore } from './idempotency/IdempotencyStore';
 import { StatusStore } from './status/StatusStore';
 
 /** The gateway's entry: config -> real clients -> createApp -> serve; SIGTERM drains. */
@@ -59,6 +62,10 @@ async function main() {
   }, 10_000);
   flushMetrics.unref();
   const statusStore = new StatusStore({ dynamo, tableName: config.status.tableName, batching: k.batching, maxInFlight: k.maxInFlight, retry: k.retry });
+  // A bad key file fails start-up here, not the first request.
+  const fe = config.fieldEncryption;
+  const prepareRecord = fe.sensitiveFields.length > 0 ? createFieldEncryptor({ sensitiveFields: fe.sensitiveFields, keyring: keyringFor(fe) }) : undefined;
+  const idempotency = new IdempotencyStore({ dynamo, tableName: config.status.tableName });
   const verifyToken = createTokenVerifier({ ...config.auth, cacheSize: config.auth.tokenCacheSize });
   const streamReady = streamReadiness(kinesis, k.streamName);
   let draining = false;
@@ -67,6 +74,8 @@ async function main() {
     verifyToken,
     publisher,
     statusStore,
+    idempotency,
+    prepareRecord,
     logger,
     metrics,
     statusRetentionSeconds: config.status.retentionSeconds,

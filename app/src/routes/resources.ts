@@ -40,6 +40,7 @@ export interface ResourcesRouterDeps {
 // A body larger than a record can be is refused before it is read in full; the exact record check follows.
 const MAX_BODY_BYTES = MAX_RECORD_BYTES;
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * Validates the scope headers (and a write's `Idempotency-Key`) and path, checks `{bl}` against them, and the
@@ -75,6 +76,15 @@ const jsonBody = [
   createMiddleware(async (c, next) => {
     const type = (c.req.header('Content-Type') ?? '').split(';')[0]!.trim();
     if (!JSON_MEDIA_TYPE.test(type)) throw new UnsupportedMediaTypeError('the body must be application/json');
+    // Decoded strictly: invalid UTF-8 is refused rather than silently turned into U+FFFD. Hono's json() reads
+    // the cached text.
+    let text: string;
+    try {
+      text = STRICT_UTF8.decode(await c.req.arrayBuffer());
+    } catch {
+      throw new ValidationError('the request is invalid', [{ field: 'json', message: 'the body is not valid UTF-8' }]);
+    }
+    (c.req.bodyCache as Record<string, unknown>).text = Promise.resolve(text);
     await next();
   }),
   validator('json', WriteBodySchema),

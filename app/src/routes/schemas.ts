@@ -34,7 +34,7 @@ export const WriteHeadersSchema = v.object({
 
 /**
  * `X-Request-ID`: a correlation id the caller may choose; one that does not match is replaced by a generated
- * UUID (not refused). Same pattern as `CORRELATION_ID` in app.ts.
+ * UUID (not refused). Short and visible, so it cannot forge log fields.
  */
 export const CorrelationIdSchema = v.pipe(v.string(), v.regex(/^[A-Za-z0-9._:-]{1,128}$/));
 
