@@ -1,6 +1,6 @@
 /**
  * The CDK app: the only place that reads CDK context and the environment. Settings and their defaults are
- * listed in infra/DEPLOY.md.
+ * listed in the README's Deploy section.
  */
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';

@@ -1,7 +1,7 @@
 import type { GatewayStackProps } from '../lib/GatewayStack';
 import type { SpoolVolume } from '../lib/GatewayService';
 
-/** The context keys `cdk -c key=value` (or cdk.json's `context`) may set; see infra/DEPLOY.md. */
+/** The context keys `cdk -c key=value` (or cdk.json's `context`) may set; see the README's Deploy section. */
 export const SETTING_KEYS = [
   'shardCount',
   'retentionHours',
