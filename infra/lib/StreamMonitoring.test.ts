@@ -127,6 +127,18 @@ describe('StreamMonitoring', () => {
       expect(metricsOf(title)).toEqual(metrics);
     });
 
+    it('has a "PutRecords retries and status-write failures" graph of the gateway metrics', () => {
+      expect(metricsOf('PutRecords retries and status-write failures')).toEqual(['ResourceGateway/PutRecordsRetries', 'ResourceGateway/StatusWriteFailures']);
+    });
+
+    it.each([
+      ['Gateway requests by operation and status class', "SEARCH('{ResourceGateway,service,Operation,StatusClass} service=\"gateway\" MetricName=\"Requests\"', 'Sum', 60)"],
+      ['Gateway latency p99 by operation', "SEARCH('{ResourceGateway,service,Operation} service=\"gateway\" MetricName=\"RequestLatency\"', 'p99', 60)"],
+    ])('draws "%s" from the per-operation metrics with a search', (title, expression) => {
+      const [line] = byTitle(title).properties.metrics ?? [];
+      expect((line?.[0] as { expression: string }).expression).toBe(expression);
+    });
+
     it('shows latency at p50 and p99', () => {
       const stats = (byTitle('Gateway latency p50 / p99').properties.metrics ?? []).map((m) => (m.at(-1) as { stat: string }).stat);
       expect(stats).toEqual(['p50', 'p99']);

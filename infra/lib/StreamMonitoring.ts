@@ -168,6 +168,26 @@ export class StreamMonitoring extends Construct {
         custom('gateway', 'PutRecordsLatency', 'p99'),
       ]),
       graph('Spool', [spoolDepth], [custom('gateway', 'SpoolOldestAgeMs', 'Maximum')]),
+      // Per-operation lines come from the gateway's EMF metrics; SEARCH draws one line per dimension value,
+      // which stays bounded (operations x status classes).
+      graph('Gateway requests by operation and status class', [
+        new cloudwatch.MathExpression({
+          expression: `SEARCH('{${namespace},service,Operation,StatusClass} service="gateway" MetricName="Requests"', 'Sum', 60)`,
+          label: '',
+          period: Duration.minutes(1),
+        }),
+      ]),
+      graph('Gateway latency p99 by operation', [
+        new cloudwatch.MathExpression({
+          expression: `SEARCH('{${namespace},service,Operation} service="gateway" MetricName="RequestLatency"', 'p99', 60)`,
+          label: '',
+          period: Duration.minutes(1),
+        }),
+      ]),
+      graph('PutRecords retries and status-write failures', [
+        custom('gateway', 'PutRecordsRetries', 'Sum'),
+        custom('gateway', 'StatusWriteFailures', 'Sum'),
+      ]),
     );
     this.dashboard.addWidgets(
       new cloudwatch.TextWidget({ markdown: '## Stream', width: 24, height: 1 }),
