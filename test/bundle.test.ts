@@ -1,14 +1,16 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from './freePort';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startEmulators, type Emulators } from '../local/emulators';
 
 /** The container runs `node app/dist/server.mjs`; this starts that very bundle against kinesalite. */
 let emulators: Emulators;
 let gateway: ChildProcess;
-const PORT = 30_000 + (process.pid % 20_000);
+let PORT: number;
 
 beforeAll(async () => {
+  PORT = await freePort();
   execFileSync('npm', ['run', 'build', '--silent'], { stdio: 'inherit' });
   emulators = await startEmulators();
   gateway = spawn(process.execPath, ['app/dist/server.mjs'], {

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '../freePort';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createDynamoClient, createKinesisClient } from '../../common/awsClients';
 import { readStream, REGION } from '../../app/test/harness';
@@ -17,9 +18,10 @@ const STREAM = 'sigkill-ops';
 let emulators: Emulators;
 let proxy: TcpProxy;
 let dir: string;
-const port = 31_000 + (process.pid % 10_000);
+let port: number;
 
 beforeAll(async () => {
+  port = await freePort();
   emulators = await startEmulators();
   proxy = await new TcpProxy(Number(new URL(emulators.kinesisEndpoint).port)).start();
   dir = mkdtempSync(join(tmpdir(), 'sigkill-'));
@@ -33,8 +35,9 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function startGateway(): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', 'app/src/server.ts'], {
+/** Starts the gateway; `exited` is taken at spawn, so an exit before anyone waits is not missed. */
+function startGateway(): { proc: ChildProcess; exited: Promise<unknown> } {
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'app/src/server.ts'], {
     env: {
       PATH: process.env.PATH,
       PORT: String(port),
@@ -50,10 +53,11 @@ function startGateway(): ChildProcess {
     },
     stdio: process.env.SIGKILL_LOG ? 'inherit' : 'ignore',
   });
+  return { proc, exited: new Promise((r) => proc.once('exit', r)) };
 }
 
 async function waitFor<T>(probe: () => Promise<T | undefined>, what: string): Promise<T> {
-  for (let i = 0; i < 400; i++) {
+  for (let i = 0; i < 1200; i++) {
     const v = await probe().catch(() => undefined);
     if (v !== undefined) return v;
     await sleep(50);
@@ -90,10 +94,10 @@ it('replays every acknowledged operation after a SIGKILL, in causal order per ke
   await sleep(300);
   await proxy.setMode('refuse');
   await sleep(1500);
-  first.kill('SIGKILL');
+  first.proc.kill('SIGKILL');
   killed = true;
   await load;
-  await new Promise((r) => first.once('exit', r));
+  await first.exited;
   await proxy.setMode('pass');
 
   const second = startGateway();
@@ -103,8 +107,8 @@ it('replays every acknowledged operation after a SIGKILL, in causal order per ke
       return ready.spool?.depth === 0 ? true : undefined;
     }, 'the spool to drain');
   } finally {
-    second.kill('SIGTERM');
-    await new Promise((r) => second.once('exit', r));
+    second.proc.kill('SIGTERM');
+    await second.exited;
   }
 
   const records = await readStream(createKinesisClient({ region: REGION, endpoint: emulators.kinesisEndpoint }), STREAM);
@@ -117,4 +121,4 @@ it('replays every acknowledged operation after a SIGKILL, in causal order per ke
     const positions = client.map((a) => firstAt.get(a.requestId)!);
     expect(positions).toEqual([...positions].sort((a, b) => a - b));
   }
-}, 60_000);
+}, 120_000);
