@@ -1,6 +1,6 @@
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createDynamoClient, createKinesisClient } from '../common/awsClients';
 import { signToken } from '../local/signToken';
@@ -25,11 +25,15 @@ const USAGE = `npm run bench -- [options]
   --no-encryption    skip the field-encryption scenario
   --sweep            also run the batching gateway at KINESIS_MAX_IN_FLIGHT 1,2,4 x KINESIS_LINGER_MS 0,1,2
   --only a,b         run only these scenarios (bare, batching-off, batching, encryption)
+  --gateway-env E    extra gateway variables for batching, encryption and the soak, e.g.
+                     'KINESIS_MAX_IN_FLIGHT=2 KINESIS_LINGER_MS=2' (to try settings against the references)
   --cpu-prof DIR     run the batching gateway under node --cpu-prof, profiles into DIR
   --soak S           soak mode instead: the batching gateway for S seconds at a steady rate
   --rate N           soak rate, requests/s over all connections (default 1000)
   --source S         the gateway code to bundle and measure: worktree (default; falls back to HEAD if it
-                     does not build), HEAD (the last commit), dist (app/dist/server.mjs as it is)`;
+                     does not build), HEAD (the last commit), dist (app/dist/server.mjs as it is)
+  --bundle FILE      measure this gateway bundle instead (e.g. one built from a patched copy, to
+                     measure a proposed change without touching app/)`;
 
 const { values: a } = parseArgs({
   options: {
@@ -41,10 +45,12 @@ const { values: a } = parseArgs({
     'no-encryption': { type: 'boolean', default: false },
     sweep: { type: 'boolean', default: false },
     only: { type: 'string' },
+    'gateway-env': { type: 'string', default: '' },
     'cpu-prof': { type: 'string' },
     soak: { type: 'string' },
     rate: { type: 'string', default: '1000' },
     source: { type: 'string', default: 'worktree' },
+    bundle: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -63,6 +69,12 @@ const positive = (name: string, s: string | undefined) => {
 
 // The SDK warns about Node 20 on every client; the bench's own clients only read the stream.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+const gatewayEnv = Object.fromEntries(
+  a['gateway-env']!
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+);
 installCleanup();
 const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model, memGB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: process.platform };
 const tmpDir = mkdtempSync(join(tmpdir(), 'gateway-bench-'));
@@ -76,7 +88,7 @@ if (!['worktree', 'HEAD', 'dist'].includes(source)) {
 let build: GatewayBuild;
 try {
   process.stdout.write(`bundling the gateway from ${source} (app/build.mjs)\n`);
-  build = buildGateway(source, join(tmpDir, source));
+  build = a.bundle ? { ...buildGateway('dist', tmpDir), bundle: resolve(a.bundle), source: 'bundle' } : buildGateway(source, join(tmpDir, source));
 } catch (e) {
   if (source !== 'worktree') throw e;
   // Someone's edit in progress must not stop the bench; say loudly what is measured instead.
@@ -109,30 +121,31 @@ const settings = {
   shards: ctx.shards,
   partitionKeys: ctx.requests.length,
   logLevel: ctx.logLevel,
+  gatewayEnv,
   emulators: 'kinesalite + dynalite in memory, own process',
-  gateway: `production bundle (app/build.mjs) of ${build.source === 'HEAD' ? `commit ${build.commit}` : build.source === 'worktree' ? `the working tree at ${build.commit}${build.dirty.length ? ` + ${build.dirty.length} uncommitted file(s)` : ''}` : 'app/dist as found'}, consumer off`,
-  gatewayDirty: build.dirty,
+  gateway: build.source === 'bundle' ? `the bundle ${build.bundle}` : `production bundle (app/build.mjs) of ${build.source === 'HEAD' ? `commit ${build.commit}` : build.source === 'worktree' ? `the working tree at ${build.commit}${build.dirty.length ? ` + ${build.dirty.length} uncommitted file(s)` : ''}` : 'app/dist as found'}, consumer off`,
 };
+const gatewayBuild = { source: build.source, commit: build.commit, uncommitted: build.dirty };
 process.stdout.write(`machine: ${machine.cpus} x ${machine.cpuModel}, ${machine.memGB} GiB, node ${machine.node}\nsettings: ${JSON.stringify(settings)}\n`);
 
 if (a.soak) {
-  const soak = await runSoak(ctx, { seconds: positive('soak', a.soak), rate: positive('rate', a.rate), connections: Math.min(ctx.connections, 16) });
+  const soak = await runSoak(ctx, { seconds: positive('soak', a.soak), rate: positive('rate', a.rate), connections: Math.min(ctx.connections, 16), env: gatewayEnv });
   process.stdout.write(
     `\nsoak: ${soak.load.responses} responses, ${soak.load.rps.toFixed(0)} req/s, errors ${soak.load.non2xx + soak.load.socketErrors}, p99 ${soak.load.latencyMs.p99.toFixed(1)} ms, stream ${soak.stream.records}/${soak.stream.accepted} ${soak.stream.match ? '✓' : '✗'}, gateway CPU ${soak.cpuMicrosPerRequest.toFixed(0)} µs/req\n`,
   );
   process.stdout.write(`${soak.verdict.text}\n`);
-  process.stdout.write(`results: ${writeResults('soak', { machine, settings, soak })}\n`);
+  process.stdout.write(`results: ${writeResults('soak', { machine, settings, gatewayBuild, soak })}\n`);
 } else {
   const all: ScenarioSpec[] = [
     { name: 'bare', kind: 'bare' },
     { name: 'batching-off', kind: 'gateway', env: { KINESIS_BATCHING: 'false' } },
-    { name: 'batching', kind: 'gateway', nodeArgs: a['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${a['cpu-prof']}`] : undefined },
+    { name: 'batching', kind: 'gateway', env: Object.keys(gatewayEnv).length ? gatewayEnv : undefined, nodeArgs: a['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${a['cpu-prof']}`] : undefined },
   ];
   if (!a['no-encryption']) {
     all.push({
       name: 'encryption',
       kind: 'gateway',
-      env: { SENSITIVE_FIELDS: 'patientName', FIELD_ENCRYPTION_KEY_FILE: writeKeyFile(tmpDir) },
+      env: { ...gatewayEnv, SENSITIVE_FIELDS: 'patientName', FIELD_ENCRYPTION_KEY_FILE: writeKeyFile(tmpDir) },
       expectEncryptedField: 'patientName',
     });
   }
@@ -161,7 +174,7 @@ if (a.soak) {
       process.stdout.write(`note: ${r.name}: other processes took ${r.cpu!.otherProcessesCores.toFixed(2)} of the ${machine.cpus} cores during its window; its figures are noisy\n`);
     }
   }
-  process.stdout.write(`results: ${writeResults('bench', { machine, settings, results, targets: checks })}\n`);
+  process.stdout.write(`results: ${writeResults('bench', { machine, settings, gatewayBuild, results, targets: checks })}\n`);
 }
 await emulators.stop();
 process.exit(0);

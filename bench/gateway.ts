@@ -24,7 +24,8 @@ export type GatewaySource = 'worktree' | 'HEAD' | 'dist';
 /** The bundle a run measures and where it came from. */
 export interface GatewayBuild {
   bundle: string;
-  source: GatewaySource;
+  /** `bundle`: a file given with `--bundle`. */
+  source: GatewaySource | 'bundle';
   commit: string;
   /** Files under app/, common/, contract/ that differ from the commit (for `worktree`). */
   dirty: string[];

@@ -7,14 +7,20 @@ import { fileURLToPath } from 'node:url';
  * package or source file they come from. Lines of an esbuild bundle are attributed through the `// path`
  * comment esbuild puts before each module (the bundle is looked up at the profiled URL, else as
  * `server.mjs` beside the profile, where `npm run bench -- --cpu-prof DIR` copies it).
- * @example npx tsx bench/profileSummary.ts /tmp/prof/CPU.*.cpuprofile [top]
+ * With `--inclusive regex,...`, also the time of samples with any frame from a matching module or function
+ * anywhere on their stack (what a component costs with everything it calls).
+ * @example npx tsx bench/profileSummary.ts /tmp/prof/CPU.*.cpuprofile 30 --inclusive 'body-limit,jose,@smithy|@aws-sdk'
  */
 interface Node {
   id: number;
+  children?: number[];
   callFrame: { functionName: string; url: string; lineNumber: number };
   hitCount: number;
 }
-const [file, topArg] = process.argv.slice(2);
+const args = process.argv.slice(2);
+const incAt = args.indexOf('--inclusive');
+const inclusive = incAt >= 0 ? args.splice(incAt, 2)[1]!.split(',') : [];
+const [file, topArg] = args;
 if (!file) {
   process.stderr.write('usage: tsx bench/profileSummary.ts <file.cpuprofile> [top=30]\n');
   process.exit(2);
@@ -71,3 +77,25 @@ process.stdout.write(`total sampled ${(total / 1e6).toFixed(2)} s\n\ntop ${top} 
 for (const [k, t] of [...byFn].sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`${pct(t)}  ${k}\n`);
 process.stdout.write(`\nby category\n`);
 for (const [k, t] of [...byPkg].sort((a, b) => b[1] - a[1]).slice(0, 20)) process.stdout.write(`${pct(t)}  ${k}\n`);
+
+if (inclusive.length > 0) {
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
+  const label = (n: Node) => `${n.callFrame.functionName} ${moduleOf(n.callFrame.url, n.callFrame.lineNumber) ?? n.callFrame.url}`;
+  const busy = total - [...self].filter(([id]) => nodes.get(id)!.callFrame.functionName === '(idle)').reduce((a, [, t]) => a + t, 0);
+  process.stdout.write(`\ninclusive time (share of non-idle ${(busy / 1e6).toFixed(2)} s)\n`);
+  for (const pattern of inclusive) {
+    const re = new RegExp(pattern);
+    let t = 0;
+    for (const [id, dt] of self) {
+      for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+        if (re.test(label(nodes.get(cur)!))) {
+          t += dt;
+          break;
+        }
+      }
+    }
+    process.stdout.write(`${((100 * t) / busy).toFixed(1).padStart(5)}%  ${pattern}\n`);
+  }
+}

@@ -70,7 +70,7 @@ export function memoryVerdict(samples: MemorySample[], tolerance = 0.15): SoakRe
 }
 
 /** Runs the batching gateway for `seconds` at a steady `rate`, sampling its RSS (/proc) and heap (probe) every 5 s. */
-export async function runSoak(ctx: BenchContext, o: { seconds: number; rate: number; connections: number }): Promise<SoakResult> {
+export async function runSoak(ctx: BenchContext, o: { seconds: number; rate: number; connections: number; env?: Record<string, string> }): Promise<SoakResult> {
   const stream = `bench-${ctx.runId}-soak`;
   const table = `${stream}-status`;
   await ensureStream(ctx.kinesis, stream, ctx.shards);
@@ -83,6 +83,7 @@ export async function runSoak(ctx: BenchContext, o: { seconds: number; rate: num
     STATUS_TABLE_NAME: table,
     JWT_SECRET: ctx.jwtSecret,
     LOG_LEVEL: ctx.logLevel,
+    ...o.env,
   };
   let heap: { heapUsed: number; heapTotal: number } | undefined;
   const gateway = await startGateway({
