@@ -27,7 +27,7 @@ const USAGE = `npm run bench -- [options]
   --only a,b         run only these scenarios (bare, batching-off, batching, encryption)
   --gateway-env E    extra gateway variables for batching, encryption and the soak, e.g.
                      'KINESIS_MAX_IN_FLIGHT=2 KINESIS_LINGER_MS=2' (to try settings against the references)
-  --cpu-prof DIR     run the batching gateway under node --cpu-prof, profiles into DIR
+  --cpu-prof DIR     run the batching and encryption gateways under node --cpu-prof, profiles into DIR
   --soak S           soak mode instead: the batching gateway for S seconds at a steady rate
   --rate N           soak rate, requests/s over all connections (default 1000)
   --source S         the gateway code to bundle and measure: worktree (default; falls back to HEAD if it
@@ -136,10 +136,11 @@ if (a.soak) {
   process.stdout.write(`${soak.verdict.text}\n`);
   process.stdout.write(`results: ${writeResults('soak', { machine, settings, gatewayBuild, soak })}\n`);
 } else {
+  const profile = a['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${a['cpu-prof']}`] : undefined;
   const all: ScenarioSpec[] = [
     { name: 'bare', kind: 'bare' },
     { name: 'batching-off', kind: 'gateway', env: { KINESIS_BATCHING: 'false' } },
-    { name: 'batching', kind: 'gateway', env: Object.keys(gatewayEnv).length ? gatewayEnv : undefined, nodeArgs: a['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${a['cpu-prof']}`] : undefined },
+    { name: 'batching', kind: 'gateway', env: Object.keys(gatewayEnv).length ? gatewayEnv : undefined, nodeArgs: profile },
   ];
   if (!a['no-encryption']) {
     all.push({
@@ -147,6 +148,7 @@ if (a.soak) {
       kind: 'gateway',
       env: { ...gatewayEnv, SENSITIVE_FIELDS: 'patientName', FIELD_ENCRYPTION_KEY_FILE: writeKeyFile(tmpDir) },
       expectEncryptedField: 'patientName',
+      nodeArgs: profile,
     });
   }
   if (a.sweep) {
