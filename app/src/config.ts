@@ -96,7 +96,7 @@ const EnvSchema = v.object({
   KINESIS_TIMEOUT_MS: v.optional(int(100, 60_000), '2000'),
   KINESIS_MAX_BATCH_RECORDS: v.optional(int(1, 500), '500'),
   KINESIS_MAX_BATCH_BYTES: v.optional(int(1024 * 1024 + 256, 5 * 1024 * 1024), String(5 * 1024 * 1024)),
-  KINESIS_MAX_IN_FLIGHT: v.optional(int(1, 64), '4'),
+  KINESIS_MAX_IN_FLIGHT: v.optional(int(1, 64), '2'),
   KINESIS_LINGER_MS: v.optional(int(0, 1000), '0'),
   KINESIS_RETRY_BASE_MS: v.optional(int(1, 10_000), '50'),
   KINESIS_RETRY_CAP_MS: v.optional(int(1, 60_000), '1000'),

@@ -61,7 +61,7 @@ async function main() {
     metrics.flush();
   }, 10_000);
   flushMetrics.unref();
-  const statusStore = new StatusStore({ dynamo, tableName: config.status.tableName, batching: k.batching, maxInFlight: k.maxInFlight, retry: k.retry });
+  const statusStore = new StatusStore({ dynamo, tableName: config.status.tableName, batching: k.batching, maxInFlight: k.maxInFlight * 2, retry: k.retry });
   // A bad key file fails start-up here, not the first request.
   const fe = config.fieldEncryption;
   const prepareRecord = fe.sensitiveFields.length > 0 ? createFieldEncryptor({ sensitiveFields: fe.sensitiveFields, keyring: keyringFor(fe) }) : undefined;

@@ -49,8 +49,9 @@ interface Entry<T, R> {
 }
 
 /**
- * Group commit: items submitted while calls are in flight form the next call. A lone item goes out at once
- * (unless `lingerMs` asks to wait); at most `maxInFlight` calls run together. Each item's promise settles with
+ * Group commit: items submitted while calls are in flight form the next call. A lone item goes out at once,
+ * at the end of the current event-loop turn (unless `lingerMs` asks to wait); at most `maxInFlight` calls run
+ * together. Each item's promise settles with
  * its own outcome; failed items alone are retried, with exponential backoff and full jitter, until the
  * attempt budget or the deadline (from the item's submission) runs out.
  */
@@ -59,6 +60,7 @@ export class GroupCommit<T, R> {
   private inFlight = 0;
   private retrying = 0;
   private lingerTimer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
   private idleWaiters: Array<() => void> = [];
   private readonly random: () => number;
 
@@ -86,17 +88,29 @@ export class GroupCommit<T, R> {
   }
 
   private pump(): void {
-    while (this.inFlight < this.o.maxInFlight && this.queue.length > 0) {
-      const linger = this.o.lingerMs ?? 0;
-      if (linger > 0 && this.queue.length < this.o.maxItems) {
-        this.lingerTimer ??= setTimeout(() => {
-          this.lingerTimer = undefined;
-          this.flush();
-        }, linger);
-        return;
-      }
-      this.flush();
+    if (this.inFlight >= this.o.maxInFlight || this.queue.length === 0) return;
+    if (this.queue.length >= this.o.maxItems) {
+      this.flushAll();
+      return;
     }
+    const linger = this.o.lingerMs ?? 0;
+    if (linger > 0) {
+      this.lingerTimer ??= setTimeout(() => {
+        this.lingerTimer = undefined;
+        this.flushAll();
+      }, linger);
+      return;
+    }
+    // Not a delay: the call goes out at the end of this turn of the event loop, so the requests that were
+    // parsed in the same turn share it instead of the first one leaving alone.
+    this.immediate ??= setImmediate(() => {
+      this.immediate = undefined;
+      this.flushAll();
+    });
+  }
+
+  private flushAll(): void {
+    while (this.inFlight < this.o.maxInFlight && this.queue.length > 0) this.flush();
   }
 
   private flush(): void {

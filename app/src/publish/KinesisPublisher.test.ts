@@ -39,10 +39,20 @@ function publisher(kinesis: KinesisClient, o: Partial<KinesisPublisherOptions> =
   return new KinesisPublisher({ kinesis, streamName: 's', logger: createLogger({ sink: () => {} }), retry, random: () => 0.5, ...o });
 }
 
-/** Lets settled promises' callbacks run. */
-const flush = () => vi.advanceTimersByTimeAsync(0);
+/** The real setImmediate: the publisher sends at the end of an event-loop turn, which fake timers leave alone. */
+const realImmediate = setImmediate;
+const turn = () => new Promise<void>((r) => realImmediate(r));
+/** Advances fake time by `ms`, then lets the publisher's end-of-turn send and its callbacks run. */
+async function advance(ms: number) {
+  await vi.advanceTimersByTimeAsync(ms);
+  for (let i = 0; i < 3; i++) {
+    await turn();
+    await vi.advanceTimersByTimeAsync(0);
+  }
+}
+const flush = () => advance(0);
 
-beforeEach(() => vi.useFakeTimers());
+beforeEach(() => vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] }));
 afterEach(() => vi.useRealTimers());
 
 describe('KinesisPublisher batching', () => {
@@ -53,10 +63,18 @@ describe('KinesisPublisher batching', () => {
     expect(k.calls).toEqual([{ keys: ['a'] }]);
   });
 
+  it('sends the records submitted in one turn of the event loop together', async () => {
+    const k = fakeKinesis();
+    const p = publisher(k.client);
+    await Promise.all(['a', 'b', 'c'].map((key) => p.publish(rec(key))));
+    expect(k.calls).toEqual([{ keys: ['a', 'b', 'c'] }]);
+  });
+
   it('groups records that arrive while a call is in flight into the next call', async () => {
     const k = fakeKinesis(['hang']);
     const p = publisher(k.client, { maxInFlight: 1 });
     const first = p.publish(rec('a'));
+    await flush();
     const rest = ['b', 'c', 'd'].map((key) => p.publish(rec(key)));
     await flush();
     expect(k.calls).toEqual([{ keys: ['a'] }]);
@@ -68,8 +86,11 @@ describe('KinesisPublisher batching', () => {
   it('bounds the calls in flight', async () => {
     const k = fakeKinesis(['hang', 'hang']);
     const p = publisher(k.client, { maxInFlight: 2 });
-    const all = ['a', 'b', 'c', 'd'].map((key) => p.publish(rec(key)));
-    await flush();
+    const all: Promise<unknown>[] = [];
+    for (const key of ['a', 'b', 'c', 'd']) {
+      all.push(p.publish(rec(key)));
+      await flush();
+    }
     expect(k.calls).toHaveLength(2);
     k.release();
     await flush();
@@ -81,7 +102,9 @@ describe('KinesisPublisher batching', () => {
   it('splits batches at the record and byte limits', async () => {
     const k = fakeKinesis(['hang']);
     const p = publisher(k.client, { maxInFlight: 1, maxBatchRecords: 3, maxBatchBytes: 25 });
-    const all = [p.publish(rec('x')), ...['a', 'b', 'c', 'd', 'e'].map((key) => p.publish(rec(key, 10)))];
+    const first = p.publish(rec('x'));
+    await flush();
+    const all = [first, ...['a', 'b', 'c', 'd', 'e'].map((key) => p.publish(rec(key, 10)))];
     await flush();
     k.release();
     await Promise.all(all);
@@ -93,10 +116,10 @@ describe('KinesisPublisher batching', () => {
     const k = fakeKinesis();
     const p = publisher(k.client, { lingerMs: 10 });
     const a = p.publish(rec('a'));
-    await vi.advanceTimersByTimeAsync(5);
+    await advance(5);
     const b = p.publish(rec('b'));
     expect(k.calls).toHaveLength(0);
-    await vi.advanceTimersByTimeAsync(5);
+    await advance(5);
     await Promise.all([a, b]);
     expect(k.calls).toEqual([{ keys: ['a', 'b'] }]);
   });
@@ -108,13 +131,14 @@ describe('KinesisPublisher retries', () => {
     const p = publisher(k.client, { maxInFlight: 1 });
     const settled: string[] = [];
     const first = p.publish(rec('x'));
+    await flush();
     const all = ['a', 'b', 'c', 'd'].map((key) => p.publish(rec(key)).then((r) => (settled.push(key), r)));
     await flush();
     k.release();
     await flush();
     // a and c are acknowledged; b and d are not answered before their retry succeeds
     expect(settled.sort()).toEqual(['a', 'c']);
-    await vi.advanceTimersByTimeAsync(100);
+    await advance(100);
     const results = await Promise.all(all);
     await first;
     expect(k.calls.map((c) => c.keys)).toEqual([['x'], ['a', 'b', 'c', 'd'], ['b', 'd']]);
@@ -130,13 +154,13 @@ describe('KinesisPublisher retries', () => {
     const done = p.publish(rec('a'));
     await flush();
     expect(k.calls).toHaveLength(1);
-    await vi.advanceTimersByTimeAsync(49);
+    await advance(49);
     expect(k.calls).toHaveLength(1);
-    await vi.advanceTimersByTimeAsync(1);
+    await advance(1);
     expect(k.calls).toHaveLength(2);
-    await vi.advanceTimersByTimeAsync(99);
+    await advance(99);
     expect(k.calls).toHaveLength(2);
-    await vi.advanceTimersByTimeAsync(1);
+    await advance(1);
     expect(k.calls).toHaveLength(3);
     await expect(done).resolves.toMatchObject({ sequenceNumber: '1:a' });
   });
@@ -149,9 +173,9 @@ describe('KinesisPublisher retries', () => {
     await flush();
     for (const expected of [99, 199, 299, 299]) {
       const calls = k.calls.length;
-      await vi.advanceTimersByTimeAsync(expected - 1);
+      await advance(expected - 1);
       expect(k.calls).toHaveLength(calls);
-      await vi.advanceTimersByTimeAsync(1);
+      await advance(1);
       expect(k.calls).toHaveLength(calls + 1);
     }
   });
@@ -159,7 +183,7 @@ describe('KinesisPublisher retries', () => {
   it('retries KMS throttling and internal failures of single records', async () => {
     const k = fakeKinesis([{ failIndexes: [0], code: 'KMSThrottlingException' }, { failIndexes: [0], code: 'InternalFailure' }]);
     const done = publisher(k.client).publish(rec('a'));
-    await vi.advanceTimersByTimeAsync(1000);
+    await advance(1000);
     await expect(done).resolves.toMatchObject({ shardId: 'shardId-000000000000' });
     expect(k.calls).toHaveLength(3);
   });
@@ -168,7 +192,7 @@ describe('KinesisPublisher retries', () => {
     const k = fakeKinesis(Array.from({ length: 5 }, () => ({ failIndexes: [0] })));
     const done = publisher(k.client).publish(rec('a'));
     const outcome = expect(done).rejects.toBeInstanceOf(StreamUnavailableError);
-    await vi.advanceTimersByTimeAsync(10_000);
+    await advance(10_000);
     await outcome;
     expect(k.calls).toHaveLength(5);
     const e = (await done.catch((x: unknown) => x)) as StreamUnavailableError;
@@ -179,7 +203,7 @@ describe('KinesisPublisher retries', () => {
     const k = fakeKinesis(Array.from({ length: 50 }, () => ({ failIndexes: [0] })));
     const done = publisher(k.client, { random: () => 0.999, retry: { baseMs: 100, capMs: 100, maxAttempts: 50, deadlineMs: 350 } }).publish(rec('a'));
     const outcome = expect(done).rejects.toBeInstanceOf(StreamUnavailableError);
-    await vi.advanceTimersByTimeAsync(1000);
+    await advance(1000);
     await outcome;
     expect(k.calls).toHaveLength(4);
   });
@@ -207,7 +231,7 @@ describe('KinesisPublisher retries', () => {
     const closing = p.close().then(() => (closed = true));
     await flush();
     expect(closed).toBe(false);
-    await vi.advanceTimersByTimeAsync(100);
+    await advance(100);
     await closing;
     await expect(done).resolves.toBeDefined();
   });
