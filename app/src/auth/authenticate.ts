@@ -8,7 +8,7 @@ export interface AuthVariables {
 
 const BEARER = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i;
 
-/** Middleware: verifies `Authorization: Bearer <JWT>` and sets `c.var.principal`; 401 otherwise. */
+/** Middleware: verifies `Authorization: Bearer <JWT>` and sets the context's `principal`; 401 otherwise. */
 export function authenticate(verify: TokenVerifier) {
   return createMiddleware<{ Variables: AuthVariables }>(async (c, next) => {
     const header = c.req.header('Authorization');

@@ -28,7 +28,7 @@ export function createRequestsRouter(deps: RequestsRouterDeps) {
       const { requestId } = c.req.valid('param');
       const item = await deps.statusStore.get(requestId);
       // Someone without permission on the operation's scope cannot tell it exists.
-      if (!item || !hasAnyPermission(c.var.principal.permissions, item)) throw new NotFoundError('no such request');
+      if (!item || !hasAnyPermission(c.get('principal').permissions, item)) throw new NotFoundError('no such request');
       const body: StatusBody = {
         success: true,
         data: {

@@ -44,7 +44,7 @@ const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * Validates the scope headers (and a write's `Idempotency-Key`) and path, checks `{bl}` against them, and the
- * caller's permission for `operation`; sets `c.var.scope` and `c.var.idempotencyKey`. Runs before the body
+ * caller's permission for `operation`; sets the context's `scope` and `idempotencyKey`. Runs before the body
  * is read, so a refused caller learns nothing of it.
  */
 function scopeFor(operation: OperationName, params: v.GenericSchema) {
@@ -57,7 +57,7 @@ function scopeFor(operation: OperationName, params: v.GenericSchema) {
     if (bl !== `${scope.businessId}-${scope.locationId}`) {
       throw new ValidationError('the request is invalid', [{ field: 'param.bl', message: 'must equal {X-Business-ID}-{X-Location-ID}' }]);
     }
-    if (!isAllowed(c.var.principal.permissions, scope, operation)) {
+    if (!isAllowed(c.get('principal').permissions, scope, operation)) {
       throw new ForbiddenError(`no permission to ${operation} ${scope.resourceType} in this business and location`);
     }
     c.set('scope', scope);
@@ -117,11 +117,11 @@ export function createResourcesRouter(deps: ResourcesRouterDeps) {
   const newId = deps.newId ?? (() => crypto.randomUUID());
 
   const base = (c: Context<GatewayEnv>, ids: AttemptIds, timestamp: string) => ({
-    ...c.var.scope,
+    ...c.get('scope'),
     timestamp,
     requestId: ids.requestId,
-    sub: c.var.principal.sub,
-    correlationId: c.var.requestId,
+    sub: c.get('principal').sub,
+    correlationId: c.get('requestId'),
   });
 
   /** The seed's 202 body and Location for `op`; a replay rebuilds the same from the stored ids. */
@@ -140,8 +140,8 @@ export function createResourcesRouter(deps: ResourcesRouterDeps) {
   /** Publishes the operation and answers 202 once Kinesis acknowledged it. */
   const publish = async (c: Context<GatewayEnv>, op: ResourceOperation) => {
     // From here on, every line of this request (the access line too) names the operation's requestId.
-    c.set('log', c.var.log.child({ requestId: op.requestId }));
-    await deps.acceptor.accept(op, c.var.log);
+    c.set('log', c.get('log').child({ requestId: op.requestId }));
+    await deps.acceptor.accept(op, c.get('log'));
     return answer(c, op);
   };
 
@@ -151,18 +151,18 @@ export function createResourcesRouter(deps: ResourcesRouterDeps) {
    */
   const accept = async (c: Context<GatewayEnv>, make: MakeOperation, fresh: { resourceId?: string; body?: unknown } = {}) => {
     const ids: AttemptIds = { requestId: newId(), ...(fresh.resourceId ? { resourceId: fresh.resourceId } : {}) };
-    const key = c.var.idempotencyKey;
+    const key = c.get('idempotencyKey');
     if (key === undefined || !deps.idempotency) return publish(c, make(ids, now().toISOString()));
 
-    const fingerprint = requestFingerprint({ method: c.req.method, path: c.req.path, scope: c.var.scope, body: fresh.body });
-    const claim = await deps.idempotency.claim({ sub: c.var.principal.sub, key, fingerprint }, ids).catch((err: unknown) => {
+    const fingerprint = requestFingerprint({ method: c.req.method, path: c.req.path, scope: c.get('scope'), body: fresh.body });
+    const claim = await deps.idempotency.claim({ sub: c.get('principal').sub, key, fingerprint }, ids).catch((err: unknown) => {
       if (err instanceof GatewayError) throw err;
       throw new StreamUnavailableError('the idempotency store is unavailable', 1, { cause: err });
     });
     if (claim.outcome === 'replay') {
       const op = make(claim.answer, claim.answer.timestamp);
-      c.set('log', c.var.log.child({ requestId: op.requestId }));
-      c.var.log.info('idempotent replay');
+      c.set('log', c.get('log').child({ requestId: op.requestId }));
+      c.get('log').info('idempotent replay');
       return answer(c, op);
     }
     const op = make(claim.ids, now().toISOString());
@@ -174,12 +174,12 @@ export function createResourcesRouter(deps: ResourcesRouterDeps) {
       // the key stays bound to this request and a retry reuses its requestId (the consumer applies it once).
       const clientError = err instanceof GatewayError && err.status < 500;
       await (clientError ? claim.discard() : claim.release()).catch((e: unknown) =>
-        c.var.log.warn('idempotency claim not released; it frees itself when its lease ends', { err: e }),
+        c.get('log').warn('idempotency claim not released; it frees itself when its lease ends', { err: e }),
       );
       throw err;
     }
     await claim.complete({ ...claim.ids, timestamp: op.timestamp }).catch((e: unknown) =>
-      c.var.log.warn('idempotency answer not stored; a retry after the lease republishes the same requestId', { err: e }),
+      c.get('log').warn('idempotency answer not stored; a retry after the lease republishes the same requestId', { err: e }),
     );
     return res;
   };
@@ -191,7 +191,7 @@ export function createResourcesRouter(deps: ResourcesRouterDeps) {
       const body = c.req.valid('json');
       checkShape(body.data);
       // A UUID keeps ids unique across concurrent requests and gateway tasks.
-      const resourceId = `${c.var.scope.resourceType}-${newId()}`;
+      const resourceId = `${c.get('scope').resourceType}-${newId()}`;
       return accept(
         c,
         (ids, timestamp) => {
