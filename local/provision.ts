@@ -25,35 +25,27 @@ async function ensureTable(dynamo: DynamoDBClient, input: ConstructorParameters<
   throw new Error(`table ${input.TableName} did not become ACTIVE`);
 }
 
+/** A pay-per-request table keyed by two string attributes, as both of ours are. */
+function tableInput(name: string, key: { partitionKey: string; sortKey: string }) {
+  return {
+    TableName: name,
+    BillingMode: 'PAY_PER_REQUEST' as const,
+    AttributeDefinitions: [
+      { AttributeName: key.partitionKey, AttributeType: 'S' as const },
+      { AttributeName: key.sortKey, AttributeType: 'S' as const },
+    ],
+    KeySchema: [
+      { AttributeName: key.partitionKey, KeyType: 'HASH' as const },
+      { AttributeName: key.sortKey, KeyType: 'RANGE' as const },
+    ],
+  };
+}
+
 /** Creates the status and resources tables if missing. Local use only (dynalite has no UpdateTimeToLive). */
 export async function ensureTables(
   dynamo: DynamoDBClient,
   names: { statusTable: string; resourcesTable?: string },
 ): Promise<void> {
-  await ensureTable(dynamo, {
-    TableName: names.statusTable,
-    BillingMode: 'PAY_PER_REQUEST',
-    AttributeDefinitions: [
-      { AttributeName: STATUS_TABLE_KEY.partitionKey, AttributeType: 'S' },
-      { AttributeName: STATUS_TABLE_KEY.sortKey, AttributeType: 'S' },
-    ],
-    KeySchema: [
-      { AttributeName: STATUS_TABLE_KEY.partitionKey, KeyType: 'HASH' },
-      { AttributeName: STATUS_TABLE_KEY.sortKey, KeyType: 'RANGE' },
-    ],
-  });
-  if (names.resourcesTable) {
-    await ensureTable(dynamo, {
-      TableName: names.resourcesTable,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: RESOURCES_TABLE_KEY.partitionKey, AttributeType: 'S' },
-        { AttributeName: RESOURCES_TABLE_KEY.sortKey, AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: RESOURCES_TABLE_KEY.partitionKey, KeyType: 'HASH' },
-        { AttributeName: RESOURCES_TABLE_KEY.sortKey, KeyType: 'RANGE' },
-      ],
-    });
-  }
+  await ensureTable(dynamo, tableInput(names.statusTable, STATUS_TABLE_KEY));
+  if (names.resourcesTable) await ensureTable(dynamo, tableInput(names.resourcesTable, RESOURCES_TABLE_KEY));
 }
