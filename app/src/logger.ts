@@ -1,3 +1,5 @@
+import { writeSync } from 'node:fs';
+
 /** Log levels in increasing severity. */
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -27,25 +29,75 @@ function serializeError(e: unknown): unknown {
   return { name: e.name, message: e.message, ...('code' in e ? { code: e.code } : {}) };
 }
 
+/**
+ * Lines to stdout, written together once per turn of the event loop: one write per turn instead of one per
+ * line (under load, a write per access line cost about 40 µs per request). What is buffered at exit is
+ * written synchronously.
+ */
+export function bufferedStdout(): (line: string) => void {
+  let buffer: string[] = [];
+  const flush = () => {
+    if (buffer.length === 0) return;
+    const text = `${buffer.join('\n')}\n`;
+    buffer = [];
+    return text;
+  };
+  process.once('exit', () => {
+    const text = flush();
+    if (text) writeSync(1, text);
+  });
+  return (line) => {
+    if (buffer.push(line) === 1) {
+      setImmediate(() => {
+        const text = flush();
+        if (text) process.stdout.write(text);
+      });
+    }
+  };
+}
+
+let stdoutSink: ((line: string) => void) | undefined;
+
+class JsonLogger implements Logger {
+  private readonly min: number;
+
+  constructor(
+    readonly level: LogLevel,
+    private readonly sink: (line: string) => void,
+    private readonly bindings: LogFields,
+  ) {
+    this.min = LOG_LEVELS.indexOf(level);
+  }
+
+  private write(l: LogLevel, msg: string, fields?: LogFields): void {
+    if (LOG_LEVELS.indexOf(l) < this.min) return;
+    const line: LogFields = { level: l, time: new Date().toISOString(), msg, ...this.bindings };
+    if (fields) for (const k in fields) line[k] = k === 'err' ? serializeError(fields[k]) : fields[k];
+    this.sink(JSON.stringify(line));
+  }
+
+  debug(m: string, f?: LogFields) {
+    this.write('debug', m, f);
+  }
+  info(m: string, f?: LogFields) {
+    this.write('info', m, f);
+  }
+  warn(m: string, f?: LogFields) {
+    this.write('warn', m, f);
+  }
+  error(m: string, f?: LogFields) {
+    this.write('error', m, f);
+  }
+  // A child per request is on the hot path: an object with two fields, the methods stay on the prototype.
+  child(b: LogFields): Logger {
+    return new JsonLogger(this.level, this.sink, { ...this.bindings, ...b });
+  }
+  isEnabled(l: LogLevel): boolean {
+    return LOG_LEVELS.indexOf(l) >= this.min;
+  }
+}
+
 /** Creates a logger writing one JSON object per line: `{level, time, msg, ...bindings, ...fields}`. */
 export function createLogger(o: LoggerOptions = {}): Logger {
-  const level = o.level ?? 'info';
-  const min = LOG_LEVELS.indexOf(level);
-  const sink = o.sink ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const bindings = o.bindings ?? {};
-  const write = (l: LogLevel, msg: string, fields?: LogFields) => {
-    if (LOG_LEVELS.indexOf(l) < min) return;
-    const line: LogFields = { level: l, time: new Date().toISOString(), msg, ...bindings };
-    if (fields) for (const [k, v] of Object.entries(fields)) line[k] = k === 'err' ? serializeError(v) : v;
-    sink(JSON.stringify(line));
-  };
-  return {
-    level,
-    debug: (m, f) => write('debug', m, f),
-    info: (m, f) => write('info', m, f),
-    warn: (m, f) => write('warn', m, f),
-    error: (m, f) => write('error', m, f),
-    child: (b) => createLogger({ level, sink, bindings: { ...bindings, ...b } }),
-    isEnabled: (l) => LOG_LEVELS.indexOf(l) >= min,
-  };
+  return new JsonLogger(o.level ?? 'info', o.sink ?? (stdoutSink ??= bufferedStdout()), o.bindings ?? {});
 }

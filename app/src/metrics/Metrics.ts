@@ -40,7 +40,8 @@ export class Metrics {
   }
 
   private seriesFor(dimensions: Dimensions): Series {
-    const key = JSON.stringify(dimensions);
+    let key = '';
+    for (const k in dimensions) key += `${k}\u0000${dimensions[k]}\u0000`;
     let s = this.series.get(key);
     if (!s) {
       s = { dimensions, counters: new Map(), distributions: new Map() };
