@@ -1,7 +1,7 @@
-import { appendFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../logger';
 import { encodeFrame } from './frame';
 import { Spool, SpoolFullError } from './Spool';
@@ -12,11 +12,22 @@ const logger = () => createLogger({ sink: (l) => lines.push(l) });
 const rec = (key: string, text: string) => ({ partitionKey: key, data: Buffer.from(text) });
 const texts = (s: Spool) => [...s.pending()].map((e) => Buffer.from(e.data).toString());
 
+/** FileHandle is not exported; its prototype is reachable through any open handle. */
+async function fileHandlePrototype() {
+  const h = await open(join(dir, 'probe'), 'w');
+  await h.close();
+  await rm(join(dir, 'probe'));
+  return Object.getPrototypeOf(h) as { datasync(): Promise<void> };
+}
+
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'spool-'));
   lines = [];
 });
-afterEach(() => rm(dir, { recursive: true, force: true }));
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await rm(dir, { recursive: true, force: true });
+});
 
 describe('Spool', () => {
   it('keeps appended records in order across a reopen', async () => {
@@ -30,9 +41,25 @@ describe('Spool', () => {
 
   it('writes concurrent appends with one fsync per group', async () => {
     const s = await Spool.open({ dir, maxBytes: 1 << 20, logger: logger() });
+    const datasync = vi.spyOn(await fileHandlePrototype(), 'datasync');
     await Promise.all(Array.from({ length: 100 }, (_, i) => s.append(rec('k', String(i)))));
     expect(s.depth).toBe(100);
+    // The first append starts a write; the 99 that arrive during it share the next one.
+    expect(datasync).toHaveBeenCalledTimes(2);
     await s.close();
+  });
+
+  it('answers a failed write with 503 and never lets the replayer see that record', async () => {
+    const s = await Spool.open({ dir, maxBytes: 1 << 20, logger: logger() });
+    await s.append(rec('k', 'before'));
+    vi.spyOn(await fileHandlePrototype(), 'datasync').mockRejectedValueOnce(Object.assign(new Error('no space'), { code: 'ENOSPC' }));
+    const err = await s.append(rec('k', 'refused')).catch((e: unknown) => e);
+    expect((err as { status: number }).status).toBe(503);
+    await s.append(rec('k', 'after'));
+    expect(texts(s)).toEqual(['before', 'after']);
+    await s.close();
+    const again = await Spool.open({ dir, maxBytes: 1 << 20, logger: logger() });
+    expect(texts(again)).toEqual(['before', 'after']);
   });
 
   it('forgets released records and deletes segments that hold none', async () => {

@@ -6,7 +6,7 @@ import { encodeFrame, decodeFrames, type SpoolRecord } from './frame';
 
 /** A spooled record with its place in the spool. */
 export interface SpoolEntry extends SpoolRecord {
-  /** Order of arrival, unique and increasing across restarts within one process. */
+  /** Order of arrival, unique and increasing within one process. */
   readonly seq: number;
   readonly segment: number;
   readonly bytes: number;
@@ -30,11 +30,8 @@ export class SpoolFullError extends StreamUnavailableError {
 const SEGMENT = /^segment-(\d{12})\.log$/;
 const segmentName = (n: number) => `segment-${String(n).padStart(12, '0')}.log`;
 
-interface Segment {
-  live: number;
-}
-
 interface PendingWrite {
+  record: SpoolRecord;
   frame: Buffer;
   resolve(): void;
   reject(e: Error): void;
@@ -42,19 +39,25 @@ interface PendingWrite {
 
 /**
  * The durable spool: an append-only log of checksummed frames in segment files, group-committed (appends that
- * arrive during an fsync share the next one) so an append resolves only once its record is on stable storage.
- * Unconfirmed records are also kept in memory, in arrival order, for the replayer (bounded by `maxBytes`).
+ * arrive during an fsync share the next one). An append resolves once its record is on stable storage, and
+ * only then does the record become visible to {@link pending} (in arrival order) for the replayer, so a record
+ * whose write failed is never sent. Unconfirmed records are also kept in memory (bounded by `maxBytes`).
  * A segment file is deleted once every record in it was confirmed by Kinesis; after a crash, records of a
  * partly confirmed segment are sent again (duplicates the consumer absorbs).
  */
 export class Spool {
   private readonly entries = new Map<number, SpoolEntry>();
-  private readonly segments = new Map<number, Segment>();
+  /** Unconfirmed records per segment file. */
+  private readonly live = new Map<number, number>();
   private nextSeq = 0;
+  /** Bytes of unconfirmed records plus those being written: what `maxBytes` bounds. */
   private bytesHeld = 0;
   private active!: { n: number; file: FileHandle; size: number };
   private queue: PendingWrite[] = [];
-  private writing = false;
+  /** The write loop runs; cleared synchronously when it finds the queue empty, so no append is stranded. */
+  private writingActive = false;
+  private writing: Promise<void> = Promise.resolve();
+  private unanswered = 0;
   private closed = false;
   private readonly segmentBytes: number;
 
@@ -69,9 +72,14 @@ export class Spool {
     return spool;
   }
 
-  /** Records not yet confirmed. */
+  /** Records on disk and not yet confirmed. */
   get depth(): number {
     return this.entries.size;
+  }
+
+  /** Appends not yet on disk (their callers have not been answered). */
+  get writesInFlight(): number {
+    return this.unanswered;
   }
 
   /** Bytes of records not yet confirmed. */
@@ -84,28 +92,29 @@ export class Spool {
     return this.entries.values().next().value?.appendedAt;
   }
 
-  /** Unconfirmed records, oldest first. */
+  /** Unconfirmed records on disk, oldest first. */
   pending(): IterableIterator<SpoolEntry> {
     return this.entries.values();
   }
 
   /**
    * Adds a record; resolves once it is fsynced. Throws {@link SpoolFullError} (writing nothing) when it
-   * would exceed `maxBytes`. The record is visible to {@link pending} at once, in arrival order.
+   * would exceed `maxBytes`, and StreamUnavailableError when the disk refuses it (then it is not spooled).
    */
   append(r: Omit<SpoolRecord, 'appendedAt'>, now = Date.now()): Promise<void> {
     if (this.closed) return Promise.reject(new StreamUnavailableError('the gateway is shutting down', 1));
     const record = { ...r, appendedAt: now };
     const frame = encodeFrame(record);
     if (this.bytesHeld + frame.length > this.o.maxBytes) return Promise.reject(new SpoolFullError());
-    const entry: SpoolEntry = { ...record, seq: this.nextSeq++, segment: this.plannedSegment(frame.length), bytes: frame.length };
-    this.entries.set(entry.seq, entry);
     this.bytesHeld += frame.length;
-    this.segments.get(entry.segment)!.live++;
+    this.unanswered++;
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ frame, resolve, reject });
-      void this.writeLoop();
-    });
+      this.queue.push({ record, frame, resolve, reject });
+      if (!this.writingActive) {
+        this.writingActive = true;
+        this.writing = this.writeLoop();
+      }
+    }).finally(() => this.unanswered--);
   }
 
   /** Marks records confirmed by Kinesis; deletes segment files that hold no unconfirmed record. */
@@ -114,11 +123,12 @@ export class Spool {
     for (const e of entries) {
       if (!this.entries.delete(e.seq)) continue;
       this.bytesHeld -= e.bytes;
-      const seg = this.segments.get(e.segment)!;
-      if (--seg.live === 0 && e.segment !== this.plannedTail) emptied.push(e.segment);
+      const left = (this.live.get(e.segment) ?? 1) - 1;
+      this.live.set(e.segment, left);
+      if (left === 0 && e.segment !== this.active.n) emptied.push(e.segment);
     }
     for (const n of emptied) {
-      this.segments.delete(n);
+      this.live.delete(n);
       await unlink(join(this.o.dir, segmentName(n))).catch(() => {});
     }
   }
@@ -126,71 +136,62 @@ export class Spool {
   /** Finishes pending writes and closes the active segment; unconfirmed records stay on disk. */
   async close(): Promise<void> {
     this.closed = true;
-    while (this.writing || this.queue.length > 0) await new Promise((r) => setTimeout(r, 5));
+    while (this.writingActive) await this.writing;
     await this.active.file.close();
-    if (this.segments.get(this.active.n)?.live === 0 && this.entries.size === 0) {
-      await unlink(join(this.o.dir, segmentName(this.active.n))).catch(() => {});
-    }
-  }
-
-  // Segment planning: an append is assigned its segment synchronously (so release() knows where each record
-  // lives); the writer rolls files by the same rule, in the same order.
-  private plannedTail = 0;
-  private plannedSize = 0;
-  private plannedSegment(frameBytes: number): number {
-    if (this.plannedSize > 0 && this.plannedSize + frameBytes > this.segmentBytes) {
-      this.plannedTail++;
-      this.plannedSize = 0;
-      this.segments.set(this.plannedTail, { live: 0 });
-    }
-    this.plannedSize += frameBytes;
-    return this.plannedTail;
+    if (this.entries.size === 0) await unlink(join(this.o.dir, segmentName(this.active.n))).catch(() => {});
   }
 
   private async writeLoop(): Promise<void> {
-    if (this.writing) return;
-    this.writing = true;
+    // The flag is cleared in the very turn that finds the queue empty, so no append can be stranded.
     try {
       while (this.queue.length > 0) {
         const batch = this.queue;
         this.queue = [];
+        let i = 0;
         try {
-          // Frames of one batch may span a segment boundary: write each run to its own file.
-          let i = 0;
+          // A batch may span a segment boundary: each run goes to its own file, fsynced before its callers hear.
           while (i < batch.length) {
-            if (this.active.size > 0 && this.active.size + batch[i]!.frame.length > this.segmentBytes) await this.rollActive();
-            const run: Buffer[] = [];
+            if (this.active.size > 0 && this.active.size + batch[i]!.frame.length > this.segmentBytes) await this.roll();
+            let end = i;
             let size = this.active.size;
-            while (i < batch.length && (run.length === 0 || size + batch[i]!.frame.length <= this.segmentBytes)) {
-              run.push(batch[i]!.frame);
-              size += batch[i]!.frame.length;
-              i++;
-            }
-            const buf = Buffer.concat(run);
+            do size += batch[end++]!.frame.length;
+            while (end < batch.length && size + batch[end]!.frame.length <= this.segmentBytes);
+            const buf = Buffer.concat(batch.slice(i, end).map((w) => w.frame));
             await this.active.file.write(buf, 0, buf.length, this.active.size);
             await this.active.file.datasync();
+            for (const w of batch.slice(i, end)) {
+              const entry: SpoolEntry = { ...w.record, seq: this.nextSeq++, segment: this.active.n, bytes: w.frame.length };
+              this.entries.set(entry.seq, entry);
+              this.live.set(this.active.n, (this.live.get(this.active.n) ?? 0) + 1);
+              w.resolve();
+            }
             this.active.size += buf.length;
+            i = end;
           }
-          for (const w of batch) w.resolve();
         } catch (e) {
           this.o.logger.error('spool write failed', { err: e });
-          for (const w of batch) w.reject(new StreamUnavailableError('the local spool cannot be written', 5, { cause: e }));
+          for (const w of batch.slice(i)) {
+            this.bytesHeld -= w.frame.length;
+            w.reject(new StreamUnavailableError('the local spool cannot be written', 5, { cause: e }));
+          }
+          // Whatever part of the failed write reached the file must not sit before later records: cut it, or,
+          // if even that fails, continue in a new segment (recovery cuts a damaged tail, never what follows).
+          await this.active.file.truncate(this.active.size).catch(() => this.roll().catch(() => {}));
         }
       }
     } finally {
-      this.writing = false;
+      this.writingActive = false;
     }
   }
 
-  private async rollActive(): Promise<void> {
-    await this.active.file.close();
-    const n = this.active.n + 1;
-    const emptied = this.segments.get(this.active.n)?.live === 0;
-    if (emptied) {
-      this.segments.delete(this.active.n);
-      await unlink(join(this.o.dir, segmentName(this.active.n))).catch(() => {});
+  private async roll(): Promise<void> {
+    const old = this.active;
+    this.active = { n: old.n + 1, file: await open(join(this.o.dir, segmentName(old.n + 1)), 'a+'), size: 0 };
+    await old.file.close().catch(() => {});
+    if ((this.live.get(old.n) ?? 0) === 0) {
+      this.live.delete(old.n);
+      await unlink(join(this.o.dir, segmentName(old.n))).catch(() => {});
     }
-    this.active = { n, file: await open(join(this.o.dir, segmentName(n)), 'a+'), size: 0 };
   }
 
   private async recover(): Promise<void> {
@@ -218,22 +219,16 @@ export class Spool {
         await unlink(path).catch(() => {});
         continue;
       }
-      const seg: Segment = { live: 0 };
-      this.segments.set(n, seg);
       for (const r of decoded.records) {
-        const bytes = encodeFrame(r).length;
-        const entry: SpoolEntry = { ...r, seq: this.nextSeq++, segment: n, bytes };
+        const entry: SpoolEntry = { ...r, seq: this.nextSeq++, segment: n, bytes: encodeFrame(r).length };
         this.entries.set(entry.seq, entry);
-        this.bytesHeld += bytes;
-        seg.live++;
+        this.bytesHeld += entry.bytes;
+        this.live.set(n, (this.live.get(n) ?? 0) + 1);
       }
     }
     // Appends always start a fresh segment, so a recovered segment is never written again.
     const n = last + 1;
     this.active = { n, file: await open(join(dir, segmentName(n)), 'a+'), size: 0 };
-    this.segments.set(n, { live: 0 });
-    this.plannedTail = n;
-    this.plannedSize = 0;
     if (this.entries.size > 0) logger.warn('spool holds records from a previous run; replaying them', { records: this.entries.size, bytes: this.bytesHeld });
   }
 }

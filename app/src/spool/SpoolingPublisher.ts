@@ -101,9 +101,9 @@ export class SpoolingPublisher implements Publisher {
   }
 
   private async toSpool(record: OutgoingRecord): Promise<PublishedRecord> {
-    const appended = this.o.spool.append(record);
+    await this.o.spool.append(record);
+    // On disk now, and visible to the replayer.
     this.wakeUp?.();
-    await appended;
     this.o.onSpooled?.();
     return { spooled: true };
   }
@@ -115,7 +115,10 @@ export class SpoolingPublisher implements Publisher {
   async close(drainMs = 0): Promise<void> {
     await this.o.inner.close();
     if (this.o.spool.depth > 0 && drainMs > 0) {
-      await Promise.race([new Promise<void>((r) => this.drained.push(r)), new Promise((r) => setTimeout(r, drainMs).unref())]);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([new Promise<void>((r) => this.drained.push(r)), new Promise((r) => (timer = setTimeout(r, drainMs)))]);
+      clearTimeout(timer);
+      this.drained = [];
     }
     this.stopped = true;
     this.wakeUp?.();
@@ -147,7 +150,8 @@ export class SpoolingPublisher implements Publisher {
     let lastWarn = 0;
     while (!this.stopped) {
       if (this.o.spool.depth === 0) {
-        if (this.mode === 'spooling') {
+        // Appends still being fsynced will be answered 202 and must stay ahead of what arrives after them.
+        if (this.mode === 'spooling' && this.o.spool.writesInFlight === 0) {
           this.mode = 'direct';
           this.o.logger.info('spool drained: writing to Kinesis directly again', { stream: this.o.streamName });
         }
@@ -182,6 +186,7 @@ export class SpoolingPublisher implements Publisher {
   }
 
   private pause(ms: number): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const t = setTimeout(resolve, ms);
       this.wakeUp = () => {
