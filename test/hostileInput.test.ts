@@ -103,6 +103,15 @@ describe('hostile input', () => {
     expect(await h.records()).toHaveLength(before);
   });
 
+  it.each(['__proto__', 'constructor', 'prototype'])('refuses a list filter named %s with 400, writing nothing', async (name) => {
+    const before = (await h.records()).length;
+    const res = await app.request(`/api/resources/b-l?${name}=x`, {
+      headers: { Authorization: `Bearer ${token}`, 'X-Business-ID': 'b', 'X-Location-ID': 'l', 'X-Resource-Type': 'appointment' },
+    });
+    expect(res.status).toBe(400);
+    expect(await h.records()).toHaveLength(before);
+  });
+
   it('refuses a body that is not valid UTF-8 with 400', async () => {
     const res = await app.request('/api/resources/b-l', {
       method: 'POST',

@@ -12,7 +12,7 @@ import { ForbiddenError, GatewayError, PayloadTooLargeError, StreamUnavailableEr
 import { requestFingerprint } from '../idempotency/fingerprint';
 import type { AttemptIds, IdempotencyStore } from '../idempotency/IdempotencyStore';
 import { resourceRouteDocs } from '../openapi/routeDocs';
-import { findUnsafeJson } from '../validation/jsonShape';
+import { findUnsafeJson, isForbiddenKey } from '../validation/jsonShape';
 import { parseOrThrow } from '../validation/validate';
 import { validator } from '../validation/validator';
 import {
@@ -107,6 +107,16 @@ function checkShape(data: unknown): void {
   const unsafe = findUnsafeJson(data);
   if (unsafe) throw new ValidationError('the request is invalid', [{ field: `json.data.${unsafe.field}`, message: unsafe.message }]);
 }
+
+/**
+ * Refuses filters named `__proto__`, `constructor` or `prototype`. Checked on the raw query: valibot drops a
+ * `__proto__` key from its output, which would turn the refusal into an unfiltered list.
+ */
+const refuseForbiddenFilters = createMiddleware(async (c, next) => {
+  const name = Object.keys(c.req.queries()).find(isForbiddenKey);
+  if (name) throw new ValidationError('the request is invalid', [{ field: `query.${name}`, message: 'this filter name is not allowed' }]);
+  await next();
+});
 
 /** Builds an operation from the ids and timestamp it is accepted with. */
 type MakeOperation = (ids: AttemptIds, timestamp: string) => ResourceOperation;
@@ -217,7 +227,7 @@ export function createResourcesRouter(deps: ResourcesRouterDeps) {
       const resourceId = c.req.param('resourceId');
       return accept(c, (ids, timestamp) => ({ ...base(c, ids, timestamp), operation: 'delete', resourceId }));
     })
-    .get('/:bl', describeRoute(docs.list), scopeFor('list', CollectionParamsSchema), validator('query', ListQuerySchema), async (c) => {
+    .get('/:bl', describeRoute(docs.list), scopeFor('list', CollectionParamsSchema), refuseForbiddenFilters, validator('query', ListQuerySchema), async (c) => {
       const { pagination, filters } = c.req.valid('query');
       return accept(c, (ids, timestamp) => ({
         ...base(c, ids, timestamp),

@@ -1,6 +1,11 @@
 /** Keys that reach an object's prototype when copied or merged naively. */
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
+/** Whether `key` is one of the prototype-polluting names refused anywhere in a request. */
+export function isForbiddenKey(key: string): boolean {
+  return FORBIDDEN_KEYS.has(key);
+}
+
 /** Deepest nesting of objects and arrays accepted in a body. */
 export const MAX_JSON_DEPTH = 32;
 
