@@ -45,6 +45,14 @@ describe('createApp error mapping', () => {
     expect(res.headers.get('X-Request-ID')).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it('asks clients to close their connection once the gateway is draining', async () => {
+    let draining = false;
+    const app = h.app({ draining: () => draining });
+    expect((await app.request('/health')).headers.get('Connection')).toBeNull();
+    draining = true;
+    expect((await app.request('/health')).headers.get('Connection')).toBe('close');
+  });
+
   it('replaces an X-Request-ID that could forge log fields', async () => {
     const res = await h.app().request('/health', { headers: { 'X-Request-ID': 'a'.repeat(200) } });
     expect(res.headers.get('X-Request-ID')).toMatch(/^[0-9a-f-]{36}$/);

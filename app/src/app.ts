@@ -29,6 +29,8 @@ export interface AppDeps {
   statusRetentionSeconds: number;
   /** Field encryption of the record (see OperationAcceptor); none when omitted. */
   prepareRecord?: (op: ResourceOperation) => Promise<ResourceOperation>;
+  /** True once the server is stopping: answers then close their connection. */
+  draining?: () => boolean;
   /** Per-operation request metrics (EMF); none when omitted. */
   metrics?: Metrics;
   /** `Idempotency-Key` records (status table); without it the header is validated, then ignored. */
@@ -89,6 +91,7 @@ export function createApp(deps: AppDeps) {
     c.set('log', deps.logger.child({ correlationId: c.get('requestId') }));
     const started = performance.now();
     await next();
+    if (deps.draining?.()) c.header('Connection', 'close');
     const ms = Math.round((performance.now() - started) * 10) / 10;
     const route = c.req.routePath === '/*' ? undefined : c.req.routePath;
     c.get('log').info('request', { method: c.req.method, path: route, status: c.res.status, ms });

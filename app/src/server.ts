@@ -14,6 +14,9 @@ import { streamReadiness } from './publish/streamReadiness';
 import { IdempotencyStore } from './idempotency/IdempotencyStore';
 import { StatusStore } from './status/StatusStore';
 
+/** How long SIGTERM lets requests in flight finish; with SPOOL_DRAIN_MS it stays inside the ECS stop timeout. */
+const HTTP_DRAIN_MS = 10_000;
+
 /** The gateway's entry: config -> real clients -> createApp -> serve; SIGTERM drains. */
 async function main() {
   let config;
@@ -79,6 +82,7 @@ async function main() {
     logger,
     metrics,
     statusRetentionSeconds: config.status.retentionSeconds,
+    draining: () => draining,
     ready: async () => {
       const spool = spooling?.state();
       if (draining) return { ready: false, draining: true, spool };
@@ -101,10 +105,17 @@ async function main() {
     logger.info('draining', { signal });
     // Stop taking connections; let in-flight requests finish; flush what is batched; drain the spool within
     // SPOOL_DRAIN_MS (shorter than the ECS stop timeout); what cannot drain stays on disk for the next start.
+    // Keep-alive connections would hold close() open: answers now say `Connection: close`, idle sockets are
+    // closed as they go idle, and after HTTP_DRAIN_MS whatever is left is cut.
     const http = server as import('node:http').Server;
     const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+    const idle = setInterval(() => http.closeIdleConnections(), 100);
     http.closeIdleConnections();
-    await closed;
+    let cut: NodeJS.Timeout | undefined;
+    await Promise.race([closed, new Promise<void>((resolve) => (cut = setTimeout(resolve, HTTP_DRAIN_MS)))]);
+    clearInterval(idle);
+    clearTimeout(cut);
+    http.closeAllConnections();
     await Promise.all([spooling ? spooling.close(config.spool.drainMs) : publisher.close(), statusStore.close()]);
     clearInterval(flushMetrics);
     metrics.flush();

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FAST_RETRY, startHarness, type Harness } from '../../test/harness';
 import { decodeOperation } from '../../../contract/operation';
 import { StreamUnavailableError } from '../errors';
@@ -334,10 +334,13 @@ describe('Idempotency-Key', () => {
     expect(records.map((r) => r.json.requestId)).toEqual([seen[0]]);
   });
 
-  it('a refusal after the claim (413: the record is too large) forgets the key', async () => {
+  it('a record too large for Kinesis (413) claims no key and writes nothing', async () => {
     const key = newKey();
+    const claim = vi.spyOn(IdempotencyStore.prototype, 'claim');
     const tooLarge = await post(key, { big: 'x'.repeat(1024 * 1024 - 40) });
     expect(tooLarge.status).toBe(413);
+    expect(claim).not.toHaveBeenCalled();
+    claim.mockRestore();
     expect((await post(key, { small: true })).status).toBe(202);
     expect(await written()).toHaveLength(1);
   });

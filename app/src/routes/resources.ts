@@ -164,6 +164,8 @@ export function createResourcesRouter(deps: ResourcesRouterDeps) {
     const key = c.get('idempotencyKey');
     if (key === undefined || !deps.idempotency) return publish(c, make(ids, now().toISOString()));
 
+    // A record over Kinesis' limit is refused before the key is claimed: a refusal writes nothing, not even that.
+    deps.acceptor.encode(make(ids, now().toISOString()));
     const fingerprint = requestFingerprint({ method: c.req.method, path: c.req.path, scope: c.get('scope'), body: fresh.body });
     const claim = await deps.idempotency.claim({ sub: c.get('principal').sub, key, fingerprint }, ids).catch((err: unknown) => {
       if (err instanceof GatewayError) throw err;
