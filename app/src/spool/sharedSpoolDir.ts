@@ -23,13 +23,17 @@ export async function openSharedSpool(o: {
   const staleMs = o.staleMs ?? 60_000;
   const me = `task-${hostname()}-${process.pid}-${Date.now().toString(36)}`;
   const dir = join(o.root, me);
-  await mkdir(dir, { recursive: true });
+  // The directory appears with its heartbeat already in it: another task starting at the same moment must
+  // never see it without one and adopt it.
+  const staging = join(o.root, `.${me}`);
+  await mkdir(staging, { recursive: true });
+  await writeFile(join(staging, HEARTBEAT), me);
+  await rename(staging, dir);
   const beat = join(dir, HEARTBEAT);
-  await writeFile(beat, me);
   const spool = await Spool.open({ dir, maxBytes: o.maxBytes, logger: o.logger });
 
   for (const name of await readdir(o.root)) {
-    if (name === me) continue;
+    if (name === me || name.startsWith('.')) continue;
     const other = join(o.root, name);
     const last = await stat(join(other, HEARTBEAT)).then((s) => s.mtimeMs, () => 0);
     if (Date.now() - last < staleMs) continue;
