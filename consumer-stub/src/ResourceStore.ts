@@ -184,7 +184,7 @@ export class ResourceStore {
         resourceId: key.resourceId,
         data: next.data,
         deleted: next.deleted,
-        applied: [...(current?.applied ?? []).slice(-(this.#window - 1)), requestId],
+        applied: [...keepLast(current?.applied ?? [], this.#window - 1), requestId],
         version: (current?.version ?? 0) + 1,
         updatedAt: now.toISOString(),
         ...(next.deleted ? { expiresAt: Math.floor(now.getTime() / 1000) + this.#tombstoneSeconds } : {}),
@@ -223,4 +223,9 @@ function fieldEquals(field: unknown, filter: string): boolean {
   if (typeof field === 'number' || typeof field === 'boolean') return String(field) === filter;
   if (field === null) return filter === 'null';
   return false;
+}
+
+/** The last `n` items (none for n <= 0; `slice(-0)` would keep them all). */
+function keepLast<T>(items: readonly T[], n: number): T[] {
+  return n > 0 ? items.slice(-n) : [];
 }

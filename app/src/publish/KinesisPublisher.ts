@@ -3,7 +3,8 @@ import type { RetryConfig } from '../config';
 import { GroupCommit, RetriesExhaustedError } from '../batching/GroupCommit';
 import { StreamUnavailableError } from '../errors';
 import type { Logger } from '../logger';
-import { isRetryableCallError, isRetryableRecordError, isStreamNotFound } from './kinesisErrors';
+import { isRetryableAwsError } from '../batching/isRetryableAwsError';
+import { isRetryableRecordError, isStreamNotFound } from './kinesisErrors';
 import type { AcknowledgedRecord, OutgoingRecord, Publisher } from './Publisher';
 
 export interface KinesisPublisherOptions {
@@ -14,7 +15,7 @@ export interface KinesisPublisherOptions {
   maxBatchRecords?: number;
   /** @default 5 MiB (the PutRecords limit) */
   maxBatchBytes?: number;
-  /** @default 4 */
+  /** @default 2 */
   maxInFlight?: number;
   /** @default 0 */
   lingerMs?: number;
@@ -47,11 +48,11 @@ export class KinesisPublisher implements Publisher {
       maxItems: o.maxBatchRecords ?? 500,
       maxBytes: o.maxBatchBytes ?? 5 * 1024 * 1024,
       sizeOf: (r) => r.data.byteLength + Buffer.byteLength(r.partitionKey),
-      maxInFlight: o.maxInFlight ?? 4,
+      maxInFlight: o.maxInFlight ?? 2,
       lingerMs: o.lingerMs,
       retry: o.retry,
       random: o.random,
-      isRetryable: isRetryableCallError,
+      isRetryable: isRetryableAwsError,
       onBatch: o.onBatch,
       onRetry: o.onRetry,
       send: async (records) => {

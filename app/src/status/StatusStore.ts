@@ -3,7 +3,7 @@ import { STATUS_KIND, STATUS_TABLE_KEY } from '../../../common/tables';
 import type { StatusItem } from '../../../contract/status';
 import { GroupCommit } from '../batching/GroupCommit';
 import type { RetryConfig } from '../config';
-import { isRetryableCallError } from '../publish/kinesisErrors';
+import { isRetryableAwsError } from '../batching/isRetryableAwsError';
 
 /** The gateway's side of the status table: the `accepted` item it writes, and reads of an operation's status. */
 export interface StatusStoreOptions {
@@ -34,7 +34,7 @@ export class StatusStore {
       maxInFlight: o.maxInFlight ?? 4,
       retry: o.retry,
       random: o.random,
-      isRetryable: isRetryableCallError,
+      isRetryable: isRetryableAwsError,
       send: async (items) => {
         const res = await o.dynamo.send(
           new BatchWriteCommand({ RequestItems: { [o.tableName]: items.map((Item) => ({ PutRequest: { Item } })) } }),
