@@ -1,5 +1,5 @@
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BatchWriteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { STATUS_KIND } from '../../../common/tables';
 import { FAST_RETRY, startHarness, type Harness } from '../../test/harness';
 import { StatusStore } from './StatusStore';
@@ -50,7 +50,14 @@ describe.each([
 it('groups concurrent acceptances into BatchWriteItem calls of at most 25', async () => {
   const store = new StatusStore({ dynamo: h.dynamo, tableName: h.statusTable, retry: FAST_RETRY, maxInFlight: 1 });
   const ids = Array.from({ length: 60 }, () => crypto.randomUUID());
+  const send = vi.spyOn(h.dynamo, 'send');
   await Promise.all(ids.map((id) => store.recordAccepted(accepted(id))));
+  const sizes = send.mock.calls
+    .map(([cmd]) => cmd as unknown)
+    .filter((cmd) => cmd instanceof BatchWriteCommand)
+    .map((cmd) => (cmd as BatchWriteCommand).input.RequestItems![h.statusTable]!.length);
+  send.mockRestore();
+  expect(sizes).toEqual([25, 25, 10]);
   const read = await Promise.all(ids.map((id) => store.get(id)));
   expect(read.every((r) => r?.status === 'processing')).toBe(true);
 });
