@@ -6,7 +6,9 @@ import { describe, expect, it } from 'vitest';
 import type { FieldBinding } from '../../contract/encryptedField';
 import { fakeKms, kmsError } from '../test/fakeKms';
 import { FieldDecryptionError, KeyUnavailableError } from './errors';
-import { decryptField, encryptField } from './fieldCipher';
+import { buildClient, CommitmentPolicy } from '@aws-crypto/client-node';
+import { cachingMaterialsManager } from './dataKeyCache';
+import { decryptField, encryptField, FIELD_SUITE } from './fieldCipher';
 import { kmsKeyring, localKeyring } from './keyrings';
 
 const KEY_ARN = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
@@ -25,6 +27,18 @@ describe('encryptField and decryptField', () => {
     for (const value of ['John Doe', 42, null, { street: 'Main St 1' }, ['a', 'b']]) {
       const ciphertext = await encryptField(keyring, scope, binding, value);
       expect(await decryptField(keyring, scope, binding, ciphertext)).toEqual(value);
+    }
+  });
+
+  it('makes messages the SDK itself reads, with the caching materials manager too, and values longer than a frame', async () => {
+    const { decrypt } = buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT);
+    const cached = cachingMaterialsManager(keyring);
+    for (const value of ['John Doe', 'x'.repeat(5000)]) {
+      const ciphertext = await encryptField(cached, scope, binding, value);
+      const { plaintext, messageHeader } = await decrypt(keyring, Buffer.from(ciphertext, 'base64'));
+      expect(JSON.parse(plaintext.toString())).toEqual({ subject: binding.subject, field: binding.field, value });
+      expect({ ...messageHeader.encryptionContext }).toEqual(scope);
+      expect(messageHeader.suiteId).toBe(FIELD_SUITE);
     }
   });
 

