@@ -1,4 +1,5 @@
 import { serve } from '@hono/node-server';
+import type { Server } from 'node:http';
 import { createDynamoClient, createKinesisClient } from '../../common/awsClients';
 import { keyringFor } from '../../common/fieldEncryption/keyrings';
 import { createApp } from './app';
@@ -64,6 +65,7 @@ async function main() {
     metrics.flush();
   }, 10_000);
   flushMetrics.unref();
+  // Status writes batch 25 items at most (BatchWriteItem), records 500: the status store gets more calls in flight.
   const statusStore = new StatusStore({ dynamo, tableName: config.status.tableName, batching: k.batching, maxInFlight: k.maxInFlight * 2, retry: k.retry });
   // A bad key file fails start-up here, not the first request.
   const fe = config.fieldEncryption;
@@ -90,14 +92,14 @@ async function main() {
     },
   });
 
-  const server = serve({ fetch: app.fetch, port: config.port }, (info) => {
+  const http = serve({ fetch: app.fetch, port: config.port }, (info) => {
     logger.info('gateway listening', { port: info.port, stream: k.streamName, batching: k.batching });
-  });
+  }) as Server;
+  answerClientErrorsAsJson(http);
   // Longer than the load balancer's 60 s idle timeout, so the ALB, not the gateway, closes idle connections
   // (otherwise a request can race the close and get a 502).
-  answerClientErrorsAsJson(server as import('node:http').Server);
-  (server as import('node:http').Server).keepAliveTimeout = 65_000;
-  (server as import('node:http').Server).headersTimeout = 66_000;
+  http.keepAliveTimeout = 65_000;
+  http.headersTimeout = 66_000;
 
   const shutdown = async (signal: string) => {
     if (draining) return;
@@ -107,7 +109,6 @@ async function main() {
     // SPOOL_DRAIN_MS (shorter than the ECS stop timeout); what cannot drain stays on disk for the next start.
     // Keep-alive connections would hold close() open: answers now say `Connection: close`, idle sockets are
     // closed as they go idle, and after HTTP_DRAIN_MS whatever is left is cut.
-    const http = server as import('node:http').Server;
     const closed = new Promise<void>((resolve) => http.close(() => resolve()));
     const idle = setInterval(() => http.closeIdleConnections(), 100);
     http.closeIdleConnections();

@@ -212,7 +212,8 @@ export class GatewayService extends Construct {
         mode: ecs.AwsLogDriverMode.NON_BLOCKING,
         maxBufferSize: Size.mebibytes(25),
       }),
-      // The server drains within 25 s of SIGTERM; 45 s leaves room for the spool's last fsync before SIGKILL.
+      // After SIGTERM the server lets requests finish for up to 10 s, then drains the spool for up to 20 s
+      // (SPOOL_DRAIN_MS): 45 s leaves 15 s to spare before SIGKILL.
       stopTimeout: Duration.seconds(45),
       // An init process as PID 1 forwards SIGTERM and reaps children.
       linuxParameters: new ecs.LinuxParameters(this, 'LinuxParameters', { initProcessEnabled: true }),
