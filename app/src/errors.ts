@@ -70,16 +70,20 @@ export class IdempotencyKeyReusedError extends GatewayError {
   readonly status = 422;
 }
 
-/** Kinesis (or the spool) cannot take the operation now; the client should retry after `retryAfterSeconds`. */
-export class StreamUnavailableError extends GatewayError {
-  override readonly name = 'StreamUnavailableError';
-  readonly code = 'STREAM_UNAVAILABLE';
+/** A dependency cannot take the operation now (503); the client should retry after `retryAfterSeconds`. */
+export abstract class RetryLaterError extends GatewayError {
   readonly status = 503;
   override readonly headers: Record<string, string>;
   constructor(message: string, retryAfterSeconds = 1, options?: ErrorOptions) {
     super(message, undefined, options);
     this.headers = { 'Retry-After': String(retryAfterSeconds) };
   }
+}
+
+/** Kinesis (or the spool) cannot take the operation now. */
+export class StreamUnavailableError extends RetryLaterError {
+  override readonly name = 'StreamUnavailableError';
+  readonly code = 'STREAM_UNAVAILABLE';
 }
 
 export class InternalError extends GatewayError {
