@@ -14,17 +14,17 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as v from 'valibot';
 import { createDynamoClient, createKinesisClient } from '../common/awsClients';
+import { envInt, envUrl, parseEnv } from '../common/env';
 import { readConfig } from '../consumer-stub/src/config';
 import { createHandlerFromConfig } from '../consumer-stub/src/createHandlerFromConfig';
 import { EventSourceMapping } from './eventSourceMapping';
 import { ensureTables } from './provision';
 
-const count = (fallback: string, max: number) =>
-  v.optional(v.pipe(v.string(), v.toNumber(), v.integer(), v.minValue(1), v.maxValue(max)), fallback);
+const count = (fallback: string, max: number) => v.optional(envInt(1, max), fallback);
 
 const EnvSchema = v.object({
-  KINESIS_ENDPOINT: v.pipe(v.string(), v.url('must be a URL')),
-  DYNAMODB_ENDPOINT: v.pipe(v.string(), v.url('must be a URL')),
+  KINESIS_ENDPOINT: envUrl,
+  DYNAMODB_ENDPOINT: envUrl,
   KINESIS_STREAM_NAME: v.optional(v.pipe(v.string(), v.minLength(1)), 'resources-operations'),
   DATA_DIR: v.optional(v.pipe(v.string(), v.minLength(1)), '.data'),
   CONSUMER_BATCH_SIZE: count('100', 10_000),
@@ -36,12 +36,7 @@ const EnvSchema = v.object({
 const STREAM_WAIT_MS = 120_000;
 
 async function main(): Promise<void> {
-  const parsed = v.safeParse(EnvSchema, process.env);
-  if (!parsed.success) {
-    const issues = parsed.issues.map((i) => `${v.getDotPath(i) ?? '(env)'}: ${i.message}`).join('; ');
-    throw new Error(`invalid local consumer configuration: ${issues}`);
-  }
-  const env = parsed.output;
+  const env = parseEnv(EnvSchema, process.env, (m) => new Error(`invalid local consumer configuration: ${m}`));
   const config = readConfig({
     STATUS_TABLE_NAME: 'operation-status',
     RESOURCES_TABLE_NAME: 'resources',

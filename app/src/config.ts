@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { envBool, envInt, envKmsKeyArn, envNonEmpty, envUrl, parseEnv } from '../../common/env';
 import { DEFAULT_STATUS_RETENTION_SECONDS } from '../../contract/status';
 import { LOG_LEVELS, type LogLevel } from './logger';
 
@@ -71,45 +72,33 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-const int = (min: number, max: number) =>
-  v.pipe(v.string(), v.trim(), v.regex(/^\d+$/, 'must be an integer'), v.transform(Number), v.minValue(min), v.maxValue(max));
-const bool = v.pipe(
-  v.string(),
-  v.trim(),
-  v.toLowerCase(),
-  v.picklist(['true', 'false', '1', '0', 'on', 'off', 'yes', 'no'], 'must be true or false'),
-  v.transform((s) => ['true', '1', 'on', 'yes'].includes(s)),
-);
-const url = v.pipe(v.string(), v.trim(), v.url('must be a URL'));
-const nonEmpty = v.pipe(v.string(), v.trim(), v.minLength(1, 'must not be empty'));
-
 const EnvSchema = v.object({
-  PORT: v.optional(int(0, 65535), '3000'),
+  PORT: v.optional(envInt(0, 65535), '3000'),
   LOG_LEVEL: v.optional(v.pipe(v.string(), v.trim(), v.toLowerCase(), v.picklist(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`)), 'info'),
-  AWS_REGION: v.optional(nonEmpty, 'us-east-1'),
+  AWS_REGION: v.optional(envNonEmpty, 'us-east-1'),
   METRICS_NAMESPACE: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9._/#:-]{1,255}$/, 'must be a CloudWatch namespace')), 'ResourceGateway'),
   KINESIS_STREAM_NAME: v.optional(v.pipe(v.string(), v.regex(/^[a-zA-Z0-9_.-]{1,128}$/, 'must be a Kinesis stream name')), 'resources-operations'),
-  KINESIS_SHARD_COUNT: v.optional(int(1, 500), '1'),
-  KINESIS_ENDPOINT: v.optional(url),
-  KINESIS_CREATE_STREAM: v.optional(bool, 'false'),
-  KINESIS_BATCHING: v.optional(bool, 'true'),
-  KINESIS_TIMEOUT_MS: v.optional(int(100, 60_000), '2000'),
-  KINESIS_MAX_BATCH_RECORDS: v.optional(int(1, 500), '500'),
-  KINESIS_MAX_BATCH_BYTES: v.optional(int(1024 * 1024 + 256, 5 * 1024 * 1024), String(5 * 1024 * 1024)),
-  KINESIS_MAX_IN_FLIGHT: v.optional(int(1, 64), '2'),
-  KINESIS_LINGER_MS: v.optional(int(0, 1000), '0'),
-  KINESIS_RETRY_BASE_MS: v.optional(int(1, 10_000), '50'),
-  KINESIS_RETRY_CAP_MS: v.optional(int(1, 60_000), '1000'),
-  KINESIS_RETRY_MAX_ATTEMPTS: v.optional(int(1, 100), '6'),
-  KINESIS_RETRY_DEADLINE_MS: v.optional(int(1, 120_000), '2500'),
-  DYNAMODB_ENDPOINT: v.optional(url),
+  KINESIS_SHARD_COUNT: v.optional(envInt(1, 500), '1'),
+  KINESIS_ENDPOINT: v.optional(envUrl),
+  KINESIS_CREATE_STREAM: v.optional(envBool, 'false'),
+  KINESIS_BATCHING: v.optional(envBool, 'true'),
+  KINESIS_TIMEOUT_MS: v.optional(envInt(100, 60_000), '2000'),
+  KINESIS_MAX_BATCH_RECORDS: v.optional(envInt(1, 500), '500'),
+  KINESIS_MAX_BATCH_BYTES: v.optional(envInt(1024 * 1024 + 256, 5 * 1024 * 1024), String(5 * 1024 * 1024)),
+  KINESIS_MAX_IN_FLIGHT: v.optional(envInt(1, 64), '2'),
+  KINESIS_LINGER_MS: v.optional(envInt(0, 1000), '0'),
+  KINESIS_RETRY_BASE_MS: v.optional(envInt(1, 10_000), '50'),
+  KINESIS_RETRY_CAP_MS: v.optional(envInt(1, 60_000), '1000'),
+  KINESIS_RETRY_MAX_ATTEMPTS: v.optional(envInt(1, 100), '6'),
+  KINESIS_RETRY_DEADLINE_MS: v.optional(envInt(1, 120_000), '2500'),
+  DYNAMODB_ENDPOINT: v.optional(envUrl),
   STATUS_TABLE_NAME: v.optional(v.pipe(v.string(), v.regex(/^[a-zA-Z0-9_.-]{3,255}$/, 'must be a DynamoDB table name')), 'operation-status'),
-  STATUS_RETENTION_DAYS: v.optional(int(1, 3650), String(DEFAULT_STATUS_RETENTION_SECONDS / 86400)),
-  DATA_DIR: v.optional(nonEmpty, '.data'),
-  SPOOL_DIR: v.optional(nonEmpty),
-  SPOOL_MAX_BYTES: v.optional(int(1024 * 1024, 8 * 1024 * 1024 * 1024), String(256 * 1024 * 1024)),
-  SPOOL_DRAIN_MS: v.optional(int(0, 600_000), '20000'),
-  SPOOL_SHARED: v.optional(bool, 'false'),
+  STATUS_RETENTION_DAYS: v.optional(envInt(1, 3650), String(DEFAULT_STATUS_RETENTION_SECONDS / 86400)),
+  DATA_DIR: v.optional(envNonEmpty, '.data'),
+  SPOOL_DIR: v.optional(envNonEmpty),
+  SPOOL_MAX_BYTES: v.optional(envInt(1024 * 1024, 8 * 1024 * 1024 * 1024), String(256 * 1024 * 1024)),
+  SPOOL_DRAIN_MS: v.optional(envInt(0, 600_000), '20000'),
+  SPOOL_SHARED: v.optional(envBool, 'false'),
   SENSITIVE_FIELDS: v.optional(
     v.pipe(
       v.string(),
@@ -118,13 +107,13 @@ const EnvSchema = v.object({
     ),
     '',
   ),
-  FIELD_ENCRYPTION_KEY_ARN: v.optional(v.pipe(nonEmpty, v.regex(/^arn:aws[a-z-]*:kms:/, 'must be a KMS key ARN'))),
-  FIELD_ENCRYPTION_KEY_FILE: v.optional(nonEmpty),
+  FIELD_ENCRYPTION_KEY_ARN: v.optional(envKmsKeyArn),
+  FIELD_ENCRYPTION_KEY_FILE: v.optional(envNonEmpty),
   JWT_SECRET: v.optional(v.pipe(v.string(), v.check((s) => Buffer.byteLength(s, 'utf8') >= 32, 'must be at least 32 bytes'))),
-  JWT_JWKS_URL: v.optional(v.pipe(url, v.check((s) => /^https?:/.test(s), 'must be an http(s) URL'))),
-  JWT_ISSUER: v.optional(nonEmpty),
-  JWT_AUDIENCE: v.optional(nonEmpty),
-  JWT_CACHE_SIZE: v.optional(int(0, 1_000_000), '10000'),
+  JWT_JWKS_URL: v.optional(v.pipe(envUrl, v.check((s) => /^https?:/.test(s), 'must be an http(s) URL'))),
+  JWT_ISSUER: v.optional(envNonEmpty),
+  JWT_AUDIENCE: v.optional(envNonEmpty),
+  JWT_CACHE_SIZE: v.optional(envInt(0, 1_000_000), '10000'),
 });
 
 /**
@@ -132,14 +121,7 @@ const EnvSchema = v.object({
  * @throws ConfigError naming the first bad variable.
  */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
-  // Empty strings count as unset, as in most .env tooling.
-  const present = Object.fromEntries(Object.entries(env).filter(([, val]) => val !== undefined && val !== ''));
-  const r = v.safeParse(EnvSchema, present);
-  if (!r.success) {
-    const msgs = r.issues.map((i) => `${v.getDotPath(i) ?? '?'} ${i.message}`);
-    throw new ConfigError(`invalid configuration: ${msgs.join('; ')}`);
-  }
-  const e = r.output;
+  const e = parseEnv(EnvSchema, env, (m) => new ConfigError(`invalid configuration: ${m}`));
   if (!e.JWT_SECRET && !e.JWT_JWKS_URL) {
     throw new ConfigError('invalid configuration: set JWT_SECRET (HS256) or JWT_JWKS_URL (RS256/ES256)');
   }

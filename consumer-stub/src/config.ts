@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { envInt, envKmsKeyArn, envNonEmpty, envUrl, parseEnv } from '../../common/env';
 
 /** The consumer's configuration: the only place its environment is read. */
 export interface ConsumerConfig {
@@ -15,24 +16,19 @@ export interface ConsumerConfig {
   fieldEncryption?: { kmsKeyArn?: string; localKeyFile?: string };
 }
 
-const nonEmpty = v.pipe(v.string(), v.trim(), v.minLength(1, 'must not be empty'));
-
 const EnvSchema = v.object({
-  RESOURCES_TABLE_NAME: nonEmpty,
-  STATUS_TABLE_NAME: nonEmpty,
-  STATUS_RETENTION_DAYS: v.optional(
-    v.pipe(v.string(), v.toNumber(), v.integer('must be a whole number of days'), v.minValue(1), v.maxValue(3650)),
-    '7',
-  ),
-  AWS_REGION: v.optional(nonEmpty, 'us-east-1'),
-  DYNAMODB_ENDPOINT: v.optional(v.pipe(v.string(), v.url('must be a URL'))),
-  POWERTOOLS_METRICS_NAMESPACE: v.optional(nonEmpty, 'ResourceGateway'),
+  RESOURCES_TABLE_NAME: envNonEmpty,
+  STATUS_TABLE_NAME: envNonEmpty,
+  STATUS_RETENTION_DAYS: v.optional(envInt(1, 3650), '7'),
+  AWS_REGION: v.optional(envNonEmpty, 'us-east-1'),
+  DYNAMODB_ENDPOINT: v.optional(envUrl),
+  POWERTOOLS_METRICS_NAMESPACE: v.optional(envNonEmpty, 'ResourceGateway'),
   LOG_LEVEL: v.optional(
     v.pipe(v.string(), v.toUpperCase(), v.picklist(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'], 'must be debug, info, warn, error or silent')),
     'INFO',
   ),
-  FIELD_ENCRYPTION_KEY_ARN: v.optional(v.pipe(nonEmpty, v.regex(/^arn:aws[a-z-]*:kms:[^:]+:\d{12}:key\//, 'must be a KMS key ARN (not an alias)'))),
-  FIELD_ENCRYPTION_KEY_FILE: v.optional(nonEmpty),
+  FIELD_ENCRYPTION_KEY_ARN: v.optional(envKmsKeyArn),
+  FIELD_ENCRYPTION_KEY_FILE: v.optional(envNonEmpty),
 });
 
 /** Thrown at cold start when the environment is wrong; names the variable. */
@@ -50,15 +46,7 @@ export class ConfigError extends Error {
  * FIELD_ENCRYPTION_KEY_FILE (a raw AES-256 key file, locally).
  */
 export function readConfig(env: Record<string, string | undefined> = process.env): ConsumerConfig {
-  // Empty strings count as unset, as in the gateway's configuration.
-  const present = Object.fromEntries(Object.entries(env).filter(([k, val]) => !k.startsWith('FIELD_ENCRYPTION_') || (val !== undefined && val !== '')));
-  const input = { ...present, LOG_LEVEL: env.LOG_LEVEL ?? env.POWERTOOLS_LOG_LEVEL };
-  const parsed = v.safeParse(EnvSchema, input);
-  if (!parsed.success) {
-    const issues = parsed.issues.map((i) => `${v.getDotPath(i) ?? '(env)'}: ${i.message}`).join('; ');
-    throw new ConfigError(`invalid consumer configuration: ${issues}`);
-  }
-  const e = parsed.output;
+  const e = parseEnv(EnvSchema, { ...env, LOG_LEVEL: env.LOG_LEVEL || env.POWERTOOLS_LOG_LEVEL }, (m) => new ConfigError(`invalid consumer configuration: ${m}`));
   if (e.FIELD_ENCRYPTION_KEY_ARN && e.FIELD_ENCRYPTION_KEY_FILE) {
     throw new ConfigError('invalid consumer configuration: set only one of FIELD_ENCRYPTION_KEY_ARN and FIELD_ENCRYPTION_KEY_FILE');
   }
