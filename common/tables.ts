@@ -14,7 +14,6 @@ export const STATUS_TABLE_KEY = { partitionKey: 'requestId', sortKey: 'kind' } a
 
 /** Values of the status table's sort key. */
 export const STATUS_KIND = { accepted: 'accepted', outcome: 'outcome' } as const;
-export type StatusKind = (typeof STATUS_KIND)[keyof typeof STATUS_KIND];
 
 /** Resources table of the consumer stub: one item per resource. */
 export const RESOURCES_TABLE_KEY = { partitionKey: 'pk', sortKey: 'resourceId' } as const;

@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { logicalId, roleStatements, synthGatewayStack } from '../test/synth';
+import { logicalId, roleStatements, synthGatewayStack, TABLE_READ_WRITE_ACTIONS } from '../test/synth';
 
 describe('ConsumerStub', () => {
   const { stack, template } = synthGatewayStack();
@@ -112,20 +112,7 @@ describe('ConsumerStub', () => {
       },
       {
         Effect: 'Allow',
-        Action: [
-          'dynamodb:BatchGetItem',
-          'dynamodb:BatchWriteItem',
-          'dynamodb:ConditionCheckItem',
-          'dynamodb:DeleteItem',
-          'dynamodb:DescribeTable',
-          'dynamodb:GetItem',
-          'dynamodb:GetRecords',
-          'dynamodb:GetShardIterator',
-          'dynamodb:PutItem',
-          'dynamodb:Query',
-          'dynamodb:Scan',
-          'dynamodb:UpdateItem',
-        ],
+        Action: TABLE_READ_WRITE_ACTIONS,
         Resource: [ref(stack.resources.table.tableArn), ref(stack.status.table.tableArn)],
       },
     ]);

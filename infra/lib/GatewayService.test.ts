@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { App } from 'aws-cdk-lib';
 import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { logicalId, roleStatements, synthGatewayStack } from '../test/synth';
+import { logicalId, roleStatements, synthGatewayStack, TABLE_READ_WRITE_ACTIONS } from '../test/synth';
 import { DOCKER_IMAGE_EXCLUDES, SPOOL_DIR } from './GatewayService';
 
 /** The gateway container's plain environment, as a map. */
@@ -133,20 +133,7 @@ describe('GatewayService', () => {
       },
       {
         Effect: 'Allow',
-        Action: [
-          'dynamodb:BatchGetItem',
-          'dynamodb:BatchWriteItem',
-          'dynamodb:ConditionCheckItem',
-          'dynamodb:DeleteItem',
-          'dynamodb:DescribeTable',
-          'dynamodb:GetItem',
-          'dynamodb:GetRecords',
-          'dynamodb:GetShardIterator',
-          'dynamodb:PutItem',
-          'dynamodb:Query',
-          'dynamodb:Scan',
-          'dynamodb:UpdateItem',
-        ],
+        Action: TABLE_READ_WRITE_ACTIONS,
         Resource: ref(stack.status.table.tableArn),
       },
     ]);

@@ -43,7 +43,7 @@ export async function createPublisher(d: PublisherDeps): Promise<{ publisher: Pu
   const spooling = new SpoolingPublisher({
     inner: direct,
     spool: d.spoolConfig.shared
-      ? (await openSharedSpool({ root: d.spoolConfig.dir, maxBytes: d.spoolConfig.maxBytes, logger: d.logger })).spool
+      ? await openSharedSpool({ root: d.spoolConfig.dir, maxBytes: d.spoolConfig.maxBytes, logger: d.logger })
       : await Spool.open({ dir: d.spoolConfig.dir, maxBytes: d.spoolConfig.maxBytes, logger: d.logger }),
     kinesis: d.kinesis,
     streamName: k.streamName,

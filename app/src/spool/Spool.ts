@@ -18,6 +18,8 @@ export interface SpoolOptions {
   /** A segment file is closed and a new one begun past this size. @default 4 MiB */
   segmentBytes?: number;
   logger: Logger;
+  /** Called when the spool is closed (e.g. to stop a heartbeat). */
+  onClose?(): void;
 }
 
 /** The spool is full: the client should retry later; nothing of the record was written. */
@@ -136,6 +138,7 @@ export class Spool {
   /** Finishes pending writes and closes the active segment; unconfirmed records stay on disk. */
   async close(): Promise<void> {
     this.closed = true;
+    this.o.onClose?.();
     while (this.writingActive) await this.writing;
     await this.active.file.close();
     if (this.entries.size === 0) await unlink(join(this.o.dir, segmentName(this.active.n))).catch(() => {});

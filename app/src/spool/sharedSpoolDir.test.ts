@@ -19,23 +19,23 @@ async function ageHeartbeats(ms: number) {
 
 it('gives each task its own directory and leaves a live task alone', async () => {
   const a = await openSharedSpool({ root, maxBytes: 1 << 20, logger });
-  await a.spool.append({ partitionKey: 'k', data: Buffer.from('a1') });
+  await a.append({ partitionKey: 'k', data: Buffer.from('a1') });
   const b = await openSharedSpool({ root, maxBytes: 1 << 20, logger });
-  expect(b.spool.depth).toBe(0);
+  expect(b.depth).toBe(0);
   expect((await readdir(root)).length).toBe(2);
-  a.stop();
-  b.stop();
+  await a.close();
+  await b.close();
 });
 
 it('adopts the unconfirmed records of a task whose heartbeat stopped, ahead of anything new', async () => {
   const dead = await openSharedSpool({ root, maxBytes: 1 << 20, logger });
-  await dead.spool.append({ partitionKey: 'k', data: Buffer.from('1') });
-  await dead.spool.append({ partitionKey: 'k', data: Buffer.from('2') });
-  dead.stop();
+  await dead.append({ partitionKey: 'k', data: Buffer.from('1') });
+  await dead.append({ partitionKey: 'k', data: Buffer.from('2') });
+  await dead.close();
   await ageHeartbeats(120_000);
   const heir = await openSharedSpool({ root, maxBytes: 1 << 20, logger });
-  await heir.spool.append({ partitionKey: 'k', data: Buffer.from('3') });
-  expect([...heir.spool.pending()].map((e) => Buffer.from(e.data).toString())).toEqual(['1', '2', '3']);
+  await heir.append({ partitionKey: 'k', data: Buffer.from('3') });
+  expect([...heir.pending()].map((e) => Buffer.from(e.data).toString())).toEqual(['1', '2', '3']);
   expect((await readdir(root)).length).toBe(1);
-  heir.stop();
+  await heir.close();
 });

@@ -19,7 +19,7 @@ export async function openSharedSpool(o: {
   logger: Logger;
   staleMs?: number;
   heartbeatMs?: number;
-}): Promise<{ spool: Spool; stop(): void }> {
+}): Promise<Spool> {
   const staleMs = o.staleMs ?? 60_000;
   const me = `task-${hostname()}-${process.pid}-${Date.now().toString(36)}`;
   const dir = join(o.root, me);
@@ -30,7 +30,13 @@ export async function openSharedSpool(o: {
   await writeFile(join(staging, HEARTBEAT), me);
   await rename(staging, dir);
   const beat = join(dir, HEARTBEAT);
-  const spool = await Spool.open({ dir, maxBytes: o.maxBytes, logger: o.logger });
+  // Beating from the start, so a long adoption below cannot make this directory look abandoned.
+  const timer = setInterval(() => {
+    const now = new Date();
+    utimes(beat, now, now).catch((err: unknown) => o.logger.warn('spool heartbeat failed', { err }));
+  }, o.heartbeatMs ?? 10_000);
+  timer.unref();
+  const spool = await Spool.open({ dir, maxBytes: o.maxBytes, logger: o.logger, onClose: () => clearInterval(timer) });
 
   for (const name of await readdir(o.root)) {
     if (name === me || name.startsWith('.')) continue;
@@ -47,10 +53,5 @@ export async function openSharedSpool(o: {
     o.logger.warn('adopted the spool of a gateway task that is gone', { from: name, records: entries.length });
   }
 
-  const timer = setInterval(() => {
-    const now = new Date();
-    utimes(beat, now, now).catch((err: unknown) => o.logger.warn('spool heartbeat failed', { err }));
-  }, o.heartbeatMs ?? 10_000);
-  timer.unref();
-  return { spool, stop: () => clearInterval(timer) };
+  return spool;
 }
