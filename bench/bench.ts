@@ -24,7 +24,7 @@ const USAGE = `npm run bench -- [options]
   --log-level L      gateway LOG_LEVEL (default info, as deployed: one access line per request)
   --no-encryption    skip the field-encryption scenario
   --sweep            also run the batching gateway at KINESIS_MAX_IN_FLIGHT 1,2,4 x KINESIS_LINGER_MS 0,1,2
-  --only a,b         run only these scenarios (bare, batching-off, batching, encryption)
+  --only a,b         run only these scenarios (bare, floor, batching-off, batching, encryption)
   --gateway-env E    extra gateway variables for batching, encryption and the soak, e.g.
                      'KINESIS_MAX_IN_FLIGHT=2 KINESIS_LINGER_MS=2' (to try settings against the references)
   --cpu-prof DIR     run the batching and encryption gateways under node --cpu-prof, profiles into DIR
@@ -139,6 +139,7 @@ if (a.soak) {
   const profile = a['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${a['cpu-prof']}`] : undefined;
   const all: ScenarioSpec[] = [
     { name: 'bare', kind: 'bare' },
+    { name: 'floor', kind: 'floor' },
     { name: 'batching-off', kind: 'gateway', env: { KINESIS_BATCHING: 'false' } },
     { name: 'batching', kind: 'gateway', env: Object.keys(gatewayEnv).length ? gatewayEnv : undefined, nodeArgs: profile },
   ];

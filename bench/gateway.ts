@@ -7,6 +7,7 @@ import { freePort, startChild, stopChild, tail, waitForHttp } from './processes'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BARE_ECHO = fileURLToPath(new URL('./bareEcho.ts', import.meta.url));
+const GATEWAY_FLOOR = fileURLToPath(new URL('./gatewayFloor.ts', import.meta.url));
 
 /** A measured server process (the gateway or the bare echo). */
 export interface ServerProcess {
@@ -93,14 +94,19 @@ export async function startGateway(o: GatewayOptions): Promise<ServerProcess> {
   return { pid: child.pid!, url, child, stderr, stop: () => stopChild(child) };
 }
 
-/** Starts the bare Hono echo (`bareEcho.ts`) in its own process and waits for it. */
-export async function startBareEcho(): Promise<ServerProcess> {
+/**
+ * Starts the bare Hono echo (`bareEcho.ts`), or with `floor` the gateway without AWS calls (`gatewayFloor.ts`,
+ * given the gateway's environment and log file), in its own process and waits for it.
+ */
+export async function startBareEcho(floor?: { env: Record<string, string>; logFile: string }): Promise<ServerProcess> {
   const port = await freePort();
-  const child = startChild(process.execPath, ['--import', 'tsx', BARE_ECHO], {
+  const out = floor ? openSync(floor.logFile, 'a') : 'ignore';
+  const child = startChild(process.execPath, ['--import', 'tsx', floor ? GATEWAY_FLOOR : BARE_ECHO], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', PORT: String(port) },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { PATH: process.env.PATH ?? '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...floor?.env, PORT: String(port) },
+    stdio: ['ignore', out, 'pipe'],
   });
+  if (typeof out === 'number') closeSync(out);
   const stderr = tail(child.stderr);
   const url = `http://127.0.0.1:${port}`;
   await waitForHttp(`${url}/health`, child, stderr);

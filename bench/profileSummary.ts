@@ -76,7 +76,7 @@ const pct = (t: number) => `${((100 * t) / total).toFixed(1).padStart(5)}%`;
 process.stdout.write(`total sampled ${(total / 1e6).toFixed(2)} s\n\ntop ${top} functions by self time\n`);
 for (const [k, t] of [...byFn].sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`${pct(t)}  ${k}\n`);
 process.stdout.write(`\nby category\n`);
-for (const [k, t] of [...byPkg].sort((a, b) => b[1] - a[1]).slice(0, 20)) process.stdout.write(`${pct(t)}  ${k}\n`);
+for (const [k, t] of [...byPkg].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.CATEGORIES ?? 20))) process.stdout.write(`${pct(t)}  ${k}\n`);
 
 if (inclusive.length > 0) {
   const parent = new Map<number, number>();

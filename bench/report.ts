@@ -53,6 +53,7 @@ export function checkTargets(results: ScenarioResult[]): TargetCheck[] {
   const on = by('batching');
   const off = by('batching-off');
   const bare = by('bare');
+  const floor = by('floor');
   const enc = results.find((r) => r.name === 'encryption');
   const checks: TargetCheck[] = [];
   if (on && off) {
@@ -79,6 +80,9 @@ export function checkTargets(results: ScenarioResult[]): TargetCheck[] {
       target: 'CPU/request <= 4x bare',
       measured: `${r.toFixed(2)}x (${f0(on.cpu!.serverMicrosPerRequest)} vs ${f0(bare.cpu!.serverMicrosPerRequest)} µs)`,
       pass: r <= 4,
+      note: floor
+        ? `without any AWS call the gateway spends ${f0(floor.cpu!.serverMicrosPerRequest)} µs (${(floor.cpu!.serverMicrosPerRequest / bare.cpu!.serverMicrosPerRequest).toFixed(2)}x bare); the SDK calls add ${f0(on.cpu!.serverMicrosPerRequest - floor.cpu!.serverMicrosPerRequest)} µs`
+        : undefined,
     });
   }
   if (enc && on) {

@@ -13,10 +13,13 @@ import { ChildExitedError } from './processes';
 import { countStream, type StreamCount } from './streamCount';
 import { PATIENT_NAME } from './workload';
 
-/** What one scenario runs: the bare echo, or the gateway with some environment on top of the base one. */
+/**
+ * What one scenario runs: the bare echo, the gateway's floor (the app without AWS calls, `gatewayFloor.ts`),
+ * or the gateway with some environment on top of the base one.
+ */
 export interface ScenarioSpec {
   name: string;
-  kind: 'gateway' | 'bare';
+  kind: 'gateway' | 'bare' | 'floor';
   /** Gateway variables on top of the base environment (e.g. `KINESIS_BATCHING: 'false'`). */
   env?: Record<string, string>;
   /** Check that this `data` field reached the stream encrypted (the field-encryption scenario). */
@@ -46,7 +49,7 @@ export interface BenchContext {
 
 export interface ScenarioResult {
   name: string;
-  kind: 'gateway' | 'bare';
+  kind: ScenarioSpec['kind'];
   env: Record<string, string>;
   /** Set when the scenario could not run or had no effect; its figures are then not compared. */
   skipped?: string;
@@ -112,7 +115,7 @@ export async function runScenario(ctx: BenchContext, spec: ScenarioSpec): Promis
   const stream = `bench-${ctx.runId}-${spec.name.replace(/[^A-Za-z0-9_.-]/g, '_')}`;
   const table = `${stream}-status`;
   const logFile = join(ctx.tmpDir, `${spec.name.replace(/[^A-Za-z0-9_.-]/g, '_')}.log`);
-  const env = spec.kind === 'gateway' ? gatewayEnv(ctx, stream, table, spec.env ?? {}) : {};
+  const env = spec.kind === 'bare' ? {} : gatewayEnv(ctx, stream, table, spec.env ?? {});
   process.stdout.write(`\n== ${spec.name}${spec.env ? `  (${Object.entries(spec.env).map(([k, v]) => `${k}=${v}`).join(' ')})` : ''}\n`);
 
   let server: ServerProcess;
@@ -122,7 +125,7 @@ export async function runScenario(ctx: BenchContext, spec: ScenarioSpec): Promis
       await ensureTables(ctx.dynamo, { statusTable: table });
       server = await startGateway({ bundle: ctx.bundle, env, logFile, nodeArgs: spec.nodeArgs });
     } else {
-      server = await startBareEcho();
+      server = await startBareEcho(spec.kind === 'floor' ? { env, logFile } : undefined);
     }
   } catch (e) {
     if (e instanceof ChildExitedError) {
@@ -177,7 +180,7 @@ export async function runScenario(ctx: BenchContext, spec: ScenarioSpec): Promis
         otherProcessesCores: Math.max(0, machine1 - machine0 - ours) / 1e6 / load.seconds,
       },
       calls,
-      logFile: spec.kind === 'gateway' ? logFile : undefined,
+      logFile: spec.kind === 'bare' ? undefined : logFile,
     };
     if (spec.kind === 'gateway') {
       if (calls.PutRecords) result.meanRecordsPerPutRecords = load.ok2xx / calls.PutRecords;

@@ -1,4 +1,5 @@
-import { BatchWriteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteItemCommand } from '@aws-sdk/client-dynamodb';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { STATUS_KIND } from '../../../common/tables';
 import { FAST_RETRY, startHarness, type Harness } from '../../test/harness';
@@ -54,10 +55,30 @@ it('groups concurrent acceptances into BatchWriteItem calls of at most 25', asyn
   await Promise.all(ids.map((id) => store.recordAccepted(accepted(id))));
   const sizes = send.mock.calls
     .map(([cmd]) => cmd as unknown)
-    .filter((cmd) => cmd instanceof BatchWriteCommand)
-    .map((cmd) => (cmd as BatchWriteCommand).input.RequestItems![h.statusTable]!.length);
+    .filter((cmd) => cmd instanceof BatchWriteItemCommand)
+    .map((cmd) => (cmd as BatchWriteItemCommand).input.RequestItems![h.statusTable]!.length);
   send.mockRestore();
   expect(sizes).toEqual([25, 25, 10]);
   const read = await Promise.all(ids.map((id) => store.get(id)));
   expect(read.every((r) => r?.status === 'processing')).toBe(true);
+});
+
+it('writes again only the items BatchWriteItem left unprocessed', async () => {
+  const store = new StatusStore({ dynamo: h.dynamo, tableName: h.statusTable, retry: FAST_RETRY, maxInFlight: 1 });
+  const ids = Array.from({ length: 3 }, () => crypto.randomUUID());
+  const send = h.dynamo.send.bind(h.dynamo);
+  const batches: string[][] = [];
+  const spy = vi.spyOn(h.dynamo, 'send').mockImplementation((async (cmd: unknown) => {
+    if (!(cmd instanceof BatchWriteItemCommand)) return send(cmd as never);
+    const requests = cmd.input.RequestItems![h.statusTable]!;
+    batches.push(requests.map((r) => r.PutRequest!.Item!.requestId!.S!));
+    if (batches.length > 1) return send(cmd);
+    // The first call: DynamoDB takes the first two and hands the last back, as it does under throttling.
+    await send(new BatchWriteItemCommand({ RequestItems: { [h.statusTable]: requests.slice(0, 2) } }));
+    return { UnprocessedItems: { [h.statusTable]: requests.slice(2) } };
+  }) as never);
+  await Promise.all(ids.map((id) => store.recordAccepted(accepted(id))));
+  spy.mockRestore();
+  expect(batches).toEqual([ids, [ids[2]]]);
+  expect((await Promise.all(ids.map((id) => store.get(id)))).map((r) => r?.status)).toEqual(['processing', 'processing', 'processing']);
 });

@@ -1,4 +1,6 @@
-import { BatchWriteCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteItemCommand } from '@aws-sdk/client-dynamodb';
+import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { STATUS_KIND, STATUS_TABLE_KEY } from '../../../common/tables';
 import type { StatusItem } from '../../../contract/status';
 import { GroupCommit } from '../batching/GroupCommit';
@@ -16,6 +18,9 @@ export interface StatusStoreOptions {
   retry: RetryConfig;
   random?: () => number;
 }
+
+/** As the document client marshalls (common/awsClients.ts). */
+const MARSHALL = { removeUndefinedValues: true, convertClassInstanceToMap: false } as const;
 
 /** 25 is BatchWriteItem's limit. */
 const MAX_BATCH_ITEMS = 25;
@@ -35,12 +40,14 @@ export class StatusStore {
       retry: o.retry,
       random: o.random,
       isRetryable: isRetryableAwsError,
+      // The low-level command with items marshalled here: the document client's translation middleware walks
+      // the whole batch again on the way in and out, a tenth of the gateway's CPU under load (profiled).
       send: async (items) => {
         const res = await o.dynamo.send(
-          new BatchWriteCommand({ RequestItems: { [o.tableName]: items.map((Item) => ({ PutRequest: { Item } })) } }),
+          new BatchWriteItemCommand({ RequestItems: { [o.tableName]: items.map((i) => ({ PutRequest: { Item: marshall(i, MARSHALL) } })) } }),
         );
         const unprocessed = new Set(
-          (res.UnprocessedItems?.[o.tableName] ?? []).map((r) => r.PutRequest?.Item?.[STATUS_TABLE_KEY.partitionKey] as string),
+          (res.UnprocessedItems?.[o.tableName] ?? []).map((r) => r.PutRequest?.Item?.[STATUS_TABLE_KEY.partitionKey]?.S),
         );
         return items.map((i) =>
           unprocessed.has(i.requestId)
