@@ -3,6 +3,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { closeSync, cpSync, existsSync, mkdirSync, openSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { GATEWAY_NODE_FLAGS } from '../app/nodeFlags';
 import { freePort, startChild, stopChild, tail, waitForHttp } from './processes';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -70,11 +71,11 @@ export interface GatewayOptions {
   onStderrLine?(line: string): void;
 }
 
-/** Starts `node <bundle>` with only the given environment (plus PATH) and waits for `/health`. */
+/** Starts `node <flags> <bundle>` as the container does, with only the given environment (plus PATH), and waits for `/health`. */
 export async function startGateway(o: GatewayOptions): Promise<ServerProcess> {
   const port = await freePort();
   const out = openSync(o.logFile, 'a');
-  const child = startChild(process.execPath, [...(o.nodeArgs ?? []), o.bundle], {
+  const child = startChild(process.execPath, [...GATEWAY_NODE_FLAGS, ...(o.nodeArgs ?? []), o.bundle], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...o.env, PORT: String(port) },
     stdio: ['ignore', out, 'pipe'],
@@ -101,7 +102,7 @@ export async function startGateway(o: GatewayOptions): Promise<ServerProcess> {
 export async function startBareEcho(floor?: { env: Record<string, string>; logFile: string }): Promise<ServerProcess> {
   const port = await freePort();
   const out = floor ? openSync(floor.logFile, 'a') : 'ignore';
-  const child = startChild(process.execPath, ['--import', 'tsx', floor ? GATEWAY_FLOOR : BARE_ECHO], {
+  const child = startChild(process.execPath, [...(floor ? GATEWAY_NODE_FLAGS : []), '--import', 'tsx', floor ? GATEWAY_FLOOR : BARE_ECHO], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...floor?.env, PORT: String(port) },
     stdio: ['ignore', out, 'pipe'],

@@ -2,6 +2,8 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './freePort';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { GATEWAY_NODE_FLAGS } from '../app/nodeFlags';
 import { startEmulators, type Emulators } from '../local/emulators';
 
 /** The container runs `node app/dist/server.mjs`; this starts that very bundle against kinesalite. */
@@ -13,7 +15,7 @@ beforeAll(async () => {
   PORT = await freePort();
   execFileSync('npm', ['run', 'build', '--silent'], { stdio: 'inherit' });
   emulators = await startEmulators();
-  gateway = spawn(process.execPath, ['app/dist/server.mjs'], {
+  gateway = spawn(process.execPath, [...GATEWAY_NODE_FLAGS, 'app/dist/server.mjs'], {
     env: {
       PATH: process.env.PATH,
       PORT: String(PORT),
@@ -47,4 +49,9 @@ it('the built bundle serves 200 on /health and reports the stream ready', async 
     await sleep(50);
   }
   expect(ready?.status).toBe(200);
+});
+
+it("the container's command runs the bundle with the gateway's node flags", () => {
+  const cmd = /^CMD (\[.*\])$/m.exec(readFileSync('app/Dockerfile', 'utf8'))?.[1];
+  expect(JSON.parse(cmd ?? 'null')).toEqual(['node', ...GATEWAY_NODE_FLAGS, 'app/dist/server.mjs']);
 });

@@ -13,6 +13,10 @@ import { getEncryptFrame } from '@aws-crypto/encrypt-node/build/main/src/framed_
 import * as v from 'valibot';
 import { FieldEnvelopeSchema, type FieldBinding, type FieldEncryptionContext } from '../../contract/encryptedField';
 import { FieldDecryptionError, isTransientKeyError, KeyUnavailableError } from './errors';
+import { MaterialsReuse } from './MaterialsReuse';
+
+/** Where encryption materials come from: a materials manager, a keyring, or a reuse of a caching manager's. */
+export type EncryptionMaterialsSource = NodeMaterialsManager | KeyringNode | MaterialsReuse;
 
 /**
  * One field value in, one AWS Encryption SDK message out, in the format `contract/encryptedField.ts` defines.
@@ -42,18 +46,21 @@ const SUITE = new NodeAlgorithmSuite(FIELD_SUITE);
  * CPU per value through `encrypt()`, 90 µs here). Same format, same library, pinned to the version checked:
  * every ciphertext is read back by the SDK's own `decrypt()` in the tests.
  */
-async function encryptMessage(materials: NodeMaterialsManager | KeyringNode, context: FieldEncryptionContext, plaintext: Buffer): Promise<Buffer> {
+async function encryptMessage(materials: EncryptionMaterialsSource, context: FieldEncryptionContext, plaintext: Buffer): Promise<Buffer> {
   // A value longer than one frame takes the SDK's general path (several frames).
   if (plaintext.length > FRAME_LENGTH) {
-    return (await encrypt(materials, plaintext, { encryptionContext: context, suiteId: FIELD_SUITE, frameLength: FRAME_LENGTH })).result;
+    const cmm = materials instanceof MaterialsReuse ? materials.manager : materials;
+    return (await encrypt(cmm, plaintext, { encryptionContext: context, suiteId: FIELD_SUITE, frameLength: FRAME_LENGTH })).result;
   }
-  const cmm = materials instanceof KeyringNode ? new NodeDefaultCryptographicMaterialsManager(materials) : materials;
-  const material = await cmm.getEncryptionMaterials({
-    suite: SUITE,
-    encryptionContext: context,
-    plaintextLength: plaintext.length,
-    commitmentPolicy: CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT,
-  });
+  const reused = materials instanceof MaterialsReuse;
+  const material = reused
+    ? await materials.get(SUITE, context, plaintext.length)
+    : await (materials instanceof KeyringNode ? new NodeDefaultCryptographicMaterialsManager(materials) : materials).getEncryptionMaterials({
+        suite: SUITE,
+        encryptionContext: context,
+        plaintextLength: plaintext.length,
+        commitmentPolicy: CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT,
+      });
   // The checks `encrypt()` makes before it writes: our committing suite, and one encrypted data key.
   if (material.suite.id !== FIELD_SUITE || material.encryptedDataKeys.length !== 1) throw new Error('unexpected encryption materials');
   const { getCipher, messageHeader, rawHeader, dispose } = getEncryptionInfo(material, FRAME_LENGTH);
@@ -67,13 +74,14 @@ async function encryptMessage(materials: NodeMaterialsManager | KeyringNode, con
     });
     return Buffer.concat([...rawHeader, frame.bodyHeader, frame.cipher.update(plaintext), frame.cipher.final(), frame.cipher.getAuthTag()]);
   } finally {
-    dispose();
+    // Reused materials are zeroed when they retire (MaterialsReuse), these after their one message.
+    if (!reused) dispose();
   }
 }
 
 /** Encrypts `value` (any JSON value) bound to `context` and `binding`; resolves to the base64 ciphertext. */
 export async function encryptField(
-  materials: NodeMaterialsManager | KeyringNode,
+  materials: EncryptionMaterialsSource,
   context: FieldEncryptionContext,
   binding: FieldBinding,
   value: unknown,

@@ -1,5 +1,6 @@
 import type { KeyringNode } from '@aws-crypto/client-node';
-import { cachingMaterialsManager, DEFAULT_DATA_KEY_CACHE, type DataKeyCacheBounds } from '../../../common/fieldEncryption/dataKeyCache';
+import { DEFAULT_DATA_KEY_CACHE, type DataKeyCacheBounds } from '../../../common/fieldEncryption/dataKeyCache';
+import { DEFAULT_MATERIALS_REUSE, MaterialsReuse, type MaterialsReuseBounds } from '../../../common/fieldEncryption/MaterialsReuse';
 import { encryptField } from '../../../common/fieldEncryption/fieldCipher';
 import { encryptableValues, fieldBinding, fieldEncryptionContext } from '../../../contract/encryptedField';
 import type { ResourceOperation } from '../../../contract/operation';
@@ -12,6 +13,8 @@ export interface FieldEncryptorOptions {
   keyring: KeyringNode;
   /** Data-key reuse bounds. @default DEFAULT_DATA_KEY_CACHE (5 min, 10,000 values, 1,000 scopes) */
   cache?: DataKeyCacheBounds;
+  /** How long one cache lookup's materials serve. @default DEFAULT_MATERIALS_REUSE (100 values, 1 s) */
+  reuse?: MaterialsReuseBounds;
 }
 
 /**
@@ -21,7 +24,8 @@ export interface FieldEncryptorOptions {
  * ciphertext is bound to are in `contract/encryptedField.ts`.
  *
  * Data keys come from a caching materials manager keyed by the tenant scope (the encryption context), so KMS
- * is called about once per scope per `cache.maxAgeMs`, not per request.
+ * is called about once per scope per `cache.maxAgeMs`, not per request; one lookup's materials serve up to
+ * `reuse` values (see MaterialsReuse), within the data key's bounds.
  * @throws EncryptionUnavailableError (503) when the key cannot be used; nothing is written then.
  *
  * @example
@@ -31,7 +35,7 @@ export interface FieldEncryptorOptions {
 export function createFieldEncryptor(o: FieldEncryptorOptions): (op: ResourceOperation) => Promise<ResourceOperation> {
   if (o.sensitiveFields.length === 0) throw new Error('createFieldEncryptor needs at least one sensitive field');
   const sensitive = [...new Set(o.sensitiveFields)];
-  const materials = cachingMaterialsManager(o.keyring, o.cache ?? DEFAULT_DATA_KEY_CACHE);
+  const materials = MaterialsReuse.over(o.keyring, o.cache ?? DEFAULT_DATA_KEY_CACHE, o.reuse ?? DEFAULT_MATERIALS_REUSE);
 
   return async (op) => {
     const values = encryptableValues(op);

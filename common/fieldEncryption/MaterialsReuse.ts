@@ -1,0 +1,93 @@
+import { CommitmentPolicy, type KeyringNode, type NodeAlgorithmSuite, type NodeEncryptionMaterial, type NodeMaterialsManager } from '@aws-crypto/client-node';
+import type { FieldEncryptionContext } from '../../contract/encryptedField';
+import { cachingMaterialsManager, type DataKeyCacheBounds } from './dataKeyCache';
+
+/** How long and how often the materials one lookup returned are used before the next lookup. */
+export interface MaterialsReuseBounds {
+  /** Values encrypted with one lookup's materials at most. */
+  maxUses: number;
+  /** Ms after the lookup they are no longer used; then their copy of the data key is zeroed. */
+  maxAgeMs: number;
+}
+
+/** 100 values or one second: the data key's own bounds (dataKeyCache.ts) still hold, see {@link MaterialsReuse.over}. */
+export const DEFAULT_MATERIALS_REUSE: MaterialsReuseBounds = { maxUses: 100, maxAgeMs: 1000 };
+
+interface Entry {
+  materials: Promise<NodeEncryptionMaterial>;
+  uses: number;
+  until: number;
+}
+
+/**
+ * Encryption materials per tenant scope, looked up in the caching materials manager once per `maxUses` values
+ * or `maxAgeMs`, not per value. A lookup costs about a third of a small value's encryption (the cache key is a
+ * SHA-512 of the encryption context, and every hit copies the data key into new materials); what a reuse
+ * skips is only that: each message still gets its own message id, derived key and key commitment
+ * (`getEncryptionInfo`). Materials are zeroed when they retire, an event-loop turn after they resolved, so every
+ * value that holds them has finished with them.
+ */
+export class MaterialsReuse {
+  private readonly byScope = new Map<string, Entry>();
+  private nextSweep = 0;
+
+  private constructor(
+    /** The caching materials manager beneath (values longer than a frame use it directly, once each). */
+    readonly manager: NodeMaterialsManager,
+    private readonly bounds: MaterialsReuseBounds,
+  ) {}
+
+  /**
+   * Over a caching materials manager whose message bound is divided by `reuse.maxUses`, so that a data key
+   * still encrypts at most `cache.maxMessages` values; it is used at most `reuse.maxAgeMs` past `cache.maxAgeMs`.
+   */
+  static over(keyring: KeyringNode, cache: DataKeyCacheBounds, reuse: MaterialsReuseBounds): MaterialsReuse {
+    const maxUses = Math.max(1, Math.min(reuse.maxUses, cache.maxMessages));
+    const lookups = Math.max(1, Math.floor(cache.maxMessages / maxUses));
+    return new MaterialsReuse(cachingMaterialsManager(keyring, { ...cache, maxMessages: lookups }), { ...reuse, maxUses });
+  }
+
+  /** Materials for one message of `suite` under `context`. Use them before the next event-loop turn. */
+  get(suite: NodeAlgorithmSuite, context: FieldEncryptionContext, plaintextLength: number, now = Date.now()): Promise<NodeEncryptionMaterial> {
+    if (now >= this.nextSweep) this.sweep(now);
+    const key = `${suite.id}\u0000${JSON.stringify(Object.entries(context).sort(([a], [b]) => (a < b ? -1 : 1)))}`;
+    let entry = this.byScope.get(key);
+    if (entry && (entry.uses >= this.bounds.maxUses || now >= entry.until)) {
+      this.retire(entry);
+      entry = undefined;
+    }
+    if (!entry) {
+      const materials = this.manager.getEncryptionMaterials({
+        suite,
+        encryptionContext: context,
+        plaintextLength,
+        commitmentPolicy: CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT,
+      });
+      const fresh: Entry = { materials, uses: 0, until: now + this.bounds.maxAgeMs };
+      entry = fresh;
+      this.byScope.set(key, fresh);
+      // A failed lookup is not kept: the next value asks again.
+      materials.catch(() => this.byScope.get(key) === fresh && this.byScope.delete(key));
+    }
+    entry.uses++;
+    return entry.materials;
+  }
+
+  private sweep(now: number): void {
+    this.nextSweep = now + this.bounds.maxAgeMs;
+    for (const [key, entry] of this.byScope) {
+      if (now >= entry.until) {
+        this.byScope.delete(key);
+        this.retire(entry);
+      }
+    }
+  }
+
+  /** Zeroes the entry's data key once every value that holds its materials has run (a turn after they resolve). */
+  private retire(entry: Entry): void {
+    entry.materials.then(
+      (m) => setImmediate(() => m.zeroUnencryptedDataKey()),
+      () => {},
+    );
+  }
+}
