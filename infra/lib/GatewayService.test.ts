@@ -294,7 +294,7 @@ describe('GatewayService', () => {
       expect(dockerfile).toMatch(/^COPY --from=build --chown=node:node \/src\/app\/dist \.\/app\/dist$/m);
       expect(dockerfile).toMatch(/^USER node$/m);
       expect(dockerfile).toMatch(/^EXPOSE 3000$/m);
-      expect(dockerfile).toMatch(/^CMD \["node", "app\/dist\/server\.mjs"\]$/m);
+      expect(dockerfile).toMatch(/^CMD \["node", ("--[a-z-]+=\d+", )*"app\/dist\/server\.mjs"\]$/m);
     });
 
     it('leaves the same paths out of the build context in .dockerignore and in the CDK asset', () => {
