@@ -76,6 +76,42 @@ describe('MaterialsReuse', () => {
     expect(new Set(ids).size).toBe(values.length);
   });
 
+  it('zeroes the materials of a scope that went quiet once maxAgeMs passed', async () => {
+    const reuse = MaterialsReuse.over(keyring, CACHE, { maxUses: 100, maxAgeMs: 20 });
+    const m = await reuse.get(SUITE, scope, 10);
+    expect(m.hasUnencryptedDataKey).toBe(true);
+    // Timers run in order: the entry's (20 ms) before this one; the zeroing follows a turn later.
+    await new Promise((r) => setTimeout(r, 40));
+    await turn();
+    await turn();
+    expect(m.hasUnencryptedDataKey).toBe(false);
+  });
+
+  it('retires materials whose lookup is still pending without zeroing them under a value that holds them', async () => {
+    const reuse = MaterialsReuse.over(keyring, CACHE, { maxUses: 3, maxAgeMs: 60_000 });
+    const lookup = reuse.manager.getEncryptionMaterials.bind(reuse.manager);
+    // A slow lookup, as KMS can be: every value below asks before the first materials exist.
+    vi.spyOn(reuse.manager, 'getEncryptionMaterials').mockImplementation(async (request) => {
+      await new Promise((r) => setTimeout(r, 20));
+      return lookup(request);
+    });
+    const usable = await Promise.all(
+      Array.from({ length: 8 }, () => reuse.get(SUITE, scope, 10).then((m) => ({ m, usable: m.hasUnencryptedDataKey }))),
+    );
+    expect(usable.every((u) => u.usable)).toBe(true);
+    expect(new Set(usable.map((u) => u.m)).size).toBe(3);
+    await turn();
+    await turn();
+    // The first two retired (used up); the third is still in service.
+    expect(usable.map((u) => u.m.hasUnencryptedDataKey)).toEqual([false, false, false, false, false, false, true, true]);
+  });
+
+  it('refuses bounds that are not positive integers', () => {
+    expect(() => MaterialsReuse.over(keyring, CACHE, { maxUses: 2.5, maxAgeMs: 1000 })).toThrow(/maxUses/);
+    expect(() => MaterialsReuse.over(keyring, { ...CACHE, maxMessages: Number.NaN }, { maxUses: 10, maxAgeMs: 1000 })).toThrow(/maxMessages/);
+    expect(() => MaterialsReuse.over(keyring, CACHE, { maxUses: 10, maxAgeMs: 0 })).toThrow(/maxAgeMs/);
+  });
+
   it('does not keep a failed lookup: the next value asks KMS again', async () => {
     const kms = fakeKms(KEY_ARN);
     kms.fail = kmsError('ThrottlingException', 'Rate exceeded');

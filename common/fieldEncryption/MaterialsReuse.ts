@@ -29,7 +29,6 @@ interface Entry {
  */
 export class MaterialsReuse {
   private readonly byScope = new Map<string, Entry>();
-  private nextSweep = 0;
 
   private constructor(
     /** The caching materials manager beneath (values longer than a frame use it directly, once each). */
@@ -42,14 +41,16 @@ export class MaterialsReuse {
    * still encrypts at most `cache.maxMessages` values; it is used at most `reuse.maxAgeMs` past `cache.maxAgeMs`.
    */
   static over(keyring: KeyringNode, cache: DataKeyCacheBounds, reuse: MaterialsReuseBounds): MaterialsReuse {
-    const maxUses = Math.max(1, Math.min(reuse.maxUses, cache.maxMessages));
+    for (const [name, n] of [['reuse.maxUses', reuse.maxUses], ['reuse.maxAgeMs', reuse.maxAgeMs], ['cache.maxMessages', cache.maxMessages]] as const) {
+      if (!Number.isSafeInteger(n) || n < 1) throw new Error(`MaterialsReuse: ${name} must be a positive integer, not ${n}`);
+    }
+    const maxUses = Math.min(reuse.maxUses, cache.maxMessages);
     const lookups = Math.max(1, Math.floor(cache.maxMessages / maxUses));
     return new MaterialsReuse(cachingMaterialsManager(keyring, { ...cache, maxMessages: lookups }), { ...reuse, maxUses });
   }
 
   /** Materials for one message of `suite` under `context`. Use them before the next event-loop turn. */
   get(suite: NodeAlgorithmSuite, context: FieldEncryptionContext, plaintextLength: number, now = Date.now()): Promise<NodeEncryptionMaterial> {
-    if (now >= this.nextSweep) this.sweep(now);
     const key = `${suite.id}\u0000${JSON.stringify(Object.entries(context).sort(([a], [b]) => (a < b ? -1 : 1)))}`;
     let entry = this.byScope.get(key);
     if (entry && (entry.uses >= this.bounds.maxUses || now >= entry.until)) {
@@ -68,19 +69,15 @@ export class MaterialsReuse {
       this.byScope.set(key, fresh);
       // A failed lookup is not kept: the next value asks again.
       materials.catch(() => this.byScope.get(key) === fresh && this.byScope.delete(key));
+      // A scope that goes quiet does not keep its data key in memory past maxAgeMs.
+      setTimeout(() => {
+        if (this.byScope.get(key) !== fresh) return;
+        this.byScope.delete(key);
+        this.retire(fresh);
+      }, this.bounds.maxAgeMs).unref();
     }
     entry.uses++;
     return entry.materials;
-  }
-
-  private sweep(now: number): void {
-    this.nextSweep = now + this.bounds.maxAgeMs;
-    for (const [key, entry] of this.byScope) {
-      if (now >= entry.until) {
-        this.byScope.delete(key);
-        this.retire(entry);
-      }
-    }
   }
 
   /** Zeroes the entry's data key once every value that holds its materials has run (a turn after they resolve). */

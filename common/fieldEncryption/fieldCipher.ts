@@ -62,7 +62,10 @@ async function encryptMessage(materials: EncryptionMaterialsSource, context: Fie
         commitmentPolicy: CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT,
       });
   // The checks `encrypt()` makes before it writes: our committing suite, and one encrypted data key.
-  if (material.suite.id !== FIELD_SUITE || material.encryptedDataKeys.length !== 1) throw new Error('unexpected encryption materials');
+  // Reused materials carry the context of the lookup that made them: it must be this value's (fail closed).
+  if (material.suite.id !== FIELD_SUITE || material.encryptedDataKeys.length !== 1 || (reused && !sameContext(material.encryptionContext, context))) {
+    throw new Error('unexpected encryption materials');
+  }
   const { getCipher, messageHeader, rawHeader, dispose } = getEncryptionInfo(material, FRAME_LENGTH);
   try {
     const frame = getEncryptFrame({
