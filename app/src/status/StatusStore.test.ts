@@ -82,3 +82,15 @@ it('writes again only the items BatchWriteItem left unprocessed', async () => {
   expect(batches).toEqual([ids, [ids[2]]]);
   expect((await Promise.all(ids.map((id) => store.get(id)))).map((r) => r?.status)).toEqual(['processing', 'processing', 'processing']);
 });
+
+it('writes a requestId that comes twice in one batch once, and answers both', async () => {
+  const store = new StatusStore({ dynamo: h.dynamo, tableName: h.statusTable, retry: FAST_RETRY, maxInFlight: 1 });
+  const [id, other] = [crypto.randomUUID(), crypto.randomUUID()];
+  await Promise.all([
+    store.recordAccepted(accepted(other)),
+    store.recordAccepted(accepted(id)),
+    store.recordAccepted({ ...accepted(id), correlationId: 'the retry' }),
+  ]);
+  expect(await store.get(id)).toMatchObject({ status: 'processing', correlationId: 'the retry' });
+  expect(await store.get(other)).toMatchObject({ status: 'processing' });
+});
