@@ -115,6 +115,11 @@ export class GroupCommit<T, R> {
 
   private flush(): void {
     if (this.queue.length === 0 || this.inFlight >= this.o.maxInFlight) return;
+    this.dropExpired();
+    if (this.queue.length === 0) {
+      this.checkIdle();
+      return;
+    }
     if (this.lingerTimer) {
       clearTimeout(this.lingerTimer);
       this.lingerTimer = undefined;
@@ -178,6 +183,20 @@ export class GroupCommit<T, R> {
       this.queue.unshift(...again);
       this.pump();
     }, delay);
+  }
+
+  /**
+   * Items past their deadline while still queued (calls were slow or hung) are given up here, unsent: their
+   * callers have moved on (the spool took the record, the answer went without the status write), and sending
+   * them late would only add duplicates and hold back what is current. It also bounds the queue while the
+   * service is slower than the arrivals: to what arrives within one deadline.
+   */
+  private dropExpired(): void {
+    const now = Date.now();
+    while (this.queue.length > 0 && now >= this.queue[0]!.firstAt + this.o.retry.deadlineMs) {
+      const e = this.queue.shift()!;
+      e.reject(new RetriesExhaustedError(e.attempts, new Error(`not sent within ${this.o.retry.deadlineMs} ms: the calls before it were too slow`)));
+    }
   }
 
   private checkIdle(): void {

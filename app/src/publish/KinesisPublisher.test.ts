@@ -208,6 +208,24 @@ describe('KinesisPublisher retries', () => {
     expect(k.calls).toHaveLength(4);
   });
 
+  it('gives up, unsent, the records that waited past the deadline behind a hung call', async () => {
+    const k = fakeKinesis(['hang']);
+    const p = publisher(k.client, { maxInFlight: 1, retry: { ...retry, deadlineMs: 500 } });
+    const first = p.publish(rec('a'));
+    await flush();
+    const stale = ['b', 'c'].map((key) => p.publish(rec(key)));
+    const outcomes = stale.map((d) => expect(d).rejects.toBeInstanceOf(StreamUnavailableError));
+    await advance(600);
+    const fresh = p.publish(rec('d'));
+    k.release();
+    await flush();
+    await Promise.all(outcomes);
+    await expect(first).resolves.toBeDefined();
+    await expect(fresh).resolves.toBeDefined();
+    // b and c were never sent: their callers had moved on (to the spool); d went out alone.
+    expect(k.calls).toEqual([{ keys: ['a'] }, { keys: ['d'] }]);
+  });
+
   it('does not retry a record refused for a non-retryable reason', async () => {
     const k = fakeKinesis([{ failIndexes: [0], code: 'KMSAccessDeniedException' }]);
     await expect(publisher(k.client).publish(rec('a'))).rejects.toBeInstanceOf(StreamUnavailableError);
