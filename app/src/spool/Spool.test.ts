@@ -17,7 +17,10 @@ async function fileHandlePrototype() {
   const h = await open(join(dir, 'probe'), 'w');
   await h.close();
   await rm(join(dir, 'probe'));
-  return Object.getPrototypeOf(h) as { datasync(): Promise<void> };
+  return Object.getPrototypeOf(h) as {
+    datasync(): Promise<void>;
+    write(buf: Buffer, offset: number, length: number, position: number): Promise<{ bytesWritten: number }>;
+  };
 }
 
 beforeEach(async () => {
@@ -54,6 +57,23 @@ describe('Spool', () => {
     await s.append(rec('k', 'before'));
     vi.spyOn(await fileHandlePrototype(), 'datasync').mockRejectedValueOnce(Object.assign(new Error('no space'), { code: 'ENOSPC' }));
     const err = await s.append(rec('k', 'refused')).catch((e: unknown) => e);
+    expect((err as { status: number }).status).toBe(503);
+    await s.append(rec('k', 'after'));
+    expect(texts(s)).toEqual(['before', 'after']);
+    await s.close();
+    const again = await Spool.open({ dir, maxBytes: 1 << 20, logger: logger() });
+    expect(texts(again)).toEqual(['before', 'after']);
+  });
+
+  it('answers a short write (a full disk) with 503, and the next record lands where it began', async () => {
+    const s = await Spool.open({ dir, maxBytes: 1 << 20, logger: logger() });
+    await s.append(rec('k', 'before'));
+    const proto = await fileHandlePrototype();
+    const write = proto.write;
+    vi.spyOn(proto, 'write').mockImplementationOnce(function (this: unknown, buf, offset, length, position) {
+      return write.call(this, buf, offset, Math.floor(length / 2), position);
+    });
+    const err = await s.append(rec('k', 'torn-in-half')).catch((e: unknown) => e);
     expect((err as { status: number }).status).toBe(503);
     await s.append(rec('k', 'after'));
     expect(texts(s)).toEqual(['before', 'after']);

@@ -4,6 +4,13 @@ import { StreamUnavailableError } from '../errors';
 import type { Logger } from '../logger';
 import { encodeFrame, decodeFrames, type SpoolRecord } from './frame';
 
+/**
+ * A new segment, created (never an existing file) for positioned writes: each write lands at the segment's
+ * known size, over whatever a failed write left there. (In append mode the position would be ignored, and a
+ * record could follow torn bytes that recovery cuts, with it.)
+ */
+const SEGMENT_FLAGS = 'wx';
+
 /** A spooled record with its place in the spool. */
 export interface SpoolEntry extends SpoolRecord {
   /** Order of arrival, unique and increasing within one process. */
@@ -160,7 +167,9 @@ export class Spool {
             do size += batch[end++]!.frame.length;
             while (end < batch.length && size + batch[end]!.frame.length <= this.segmentBytes);
             const buf = Buffer.concat(batch.slice(i, end).map((w) => w.frame));
-            await this.active.file.write(buf, 0, buf.length, this.active.size);
+            const { bytesWritten } = await this.active.file.write(buf, 0, buf.length, this.active.size);
+            // A short write (a full disk) is a failed write: none of these callers may hear yes.
+            if (bytesWritten !== buf.length) throw new Error(`short write to the spool: ${bytesWritten} of ${buf.length} bytes`);
             await this.active.file.datasync();
             for (const w of batch.slice(i, end)) {
               const entry: SpoolEntry = { ...w.record, seq: this.nextSeq++, segment: this.active.n, bytes: w.frame.length };
@@ -189,7 +198,7 @@ export class Spool {
 
   private async roll(): Promise<void> {
     const old = this.active;
-    this.active = { n: old.n + 1, file: await open(join(this.o.dir, segmentName(old.n + 1)), 'a+'), size: 0 };
+    this.active = { n: old.n + 1, file: await open(join(this.o.dir, segmentName(old.n + 1)), SEGMENT_FLAGS), size: 0 };
     await old.file.close().catch(() => {});
     if ((this.live.get(old.n) ?? 0) === 0) {
       this.live.delete(old.n);
@@ -231,7 +240,7 @@ export class Spool {
     }
     // Appends always start a fresh segment, so a recovered segment is never written again.
     const n = last + 1;
-    this.active = { n, file: await open(join(dir, segmentName(n)), 'a+'), size: 0 };
+    this.active = { n, file: await open(join(dir, segmentName(n)), SEGMENT_FLAGS), size: 0 };
     if (this.entries.size > 0) logger.warn('spool holds records from a previous run; replaying them', { records: this.entries.size, bytes: this.bytesHeld });
   }
 }
