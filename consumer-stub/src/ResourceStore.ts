@@ -6,6 +6,7 @@ import {
   StoreRejectedError,
   WriteContentionError,
   isConditionalCheckFailed,
+  isUnmarshallableValue,
   isValidationError,
 } from './errors';
 
@@ -206,6 +207,7 @@ export class ResourceStore {
       } catch (e) {
         if (isConditionalCheckFailed(e)) continue; // changed since our read: decide again on fresh state
         if (isValidationError(e)) throw new StoreRejectedError((e as Error).message, { cause: e });
+        if (isUnmarshallableValue(e)) throw new StoreRejectedError('a value of data cannot be stored (a number beyond ±9007199254740991?)');
         throw e;
       }
       return { duplicate: false, ...(next.deleted ? {} : { resource: view(item) }) };

@@ -333,6 +333,20 @@ describe('poison records', () => {
   });
 });
 
+describe('values DynamoDB cannot hold', () => {
+  it('a number beyond ±(2^53−1) is marked failed STORE_REJECTED, never retried, and its value never logged', async () => {
+    const s = scope();
+    const ops = operations(s);
+    const huge = ops.create('r1', { cardNumber: 12345678901234567890 });
+    const after = ops.create('r2', { a: 1 });
+    const res = await build({ logLevel: 'DEBUG' })(kinesisEvent(operationRecord(huge), operationRecord(after)));
+    expect(res.batchItemFailures).toEqual([]);
+    expect(await outcome(huge.requestId)).toMatchObject({ status: 'failed', error: { code: 'STORE_REJECTED' } });
+    expect(await outcome(after.requestId)).toMatchObject({ status: 'completed' });
+    expect(stdout.filter((l) => l.includes('1234567890123456'))).toEqual([]);
+  });
+});
+
 describe('transient failures', () => {
   it('reports the failed record and every later one, and applies none of the later ones', async () => {
     const s = scope();

@@ -124,7 +124,8 @@ export function createHandler(deps: ConsumerDeps): ConsumerHandler {
         failedAt = record.kinesis.sequenceNumber;
         log.warn('record failed; it and the rest of the batch will be retried', {
           sequenceNumber: failedAt,
-          error: { name: (e as Error).name, message: (e as Error).message },
+          // An AWS service error's message names the failure; another error's may quote a value of the record.
+          error: { name: (e as Error).name, ...(e instanceof Error && '$metadata' in e ? { message: e.message } : {}) },
         });
         throw e;
       }

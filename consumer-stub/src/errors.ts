@@ -72,3 +72,11 @@ export function isConditionalCheckFailed(e: unknown): boolean {
 export function isValidationError(e: unknown): boolean {
   return (e as Error | undefined)?.name === 'ValidationException';
 }
+
+/**
+ * A value the SDK's marshalling refuses before anything is sent (a number beyond ±(2^53−1), a type DynamoDB
+ * has no attribute for): final, and its message can quote the value, so it is never passed on.
+ */
+export function isUnmarshallableValue(e: unknown): boolean {
+  return e instanceof Error && !('$metadata' in e) && /Number\.M(?:AX|IN)_SAFE_INTEGER|Unsupported type passed|Special numeric value/.test(e.message);
+}

@@ -10,10 +10,14 @@ export function isForbiddenKey(key: string): boolean {
 export const MAX_JSON_DEPTH = 32;
 
 /**
- * Finds what makes a parsed JSON value unsafe to pass on: a prototype-polluting key anywhere, or nesting
- * deeper than {@link MAX_JSON_DEPTH}. Returns a message, or undefined when the value is fine.
+ * Finds what makes a parsed JSON value unsafe to pass on: a prototype-polluting key anywhere, nesting deeper
+ * than {@link MAX_JSON_DEPTH}, or a number beyond ±(2^53−1). Returns a message, or undefined when it is fine.
  */
 export function findUnsafeJson(value: unknown, path = '', depth = 0): { field: string; message: string } | undefined {
+  // JSON.parse has already rounded such a number, and DynamoDB's SDK refuses it: refuse it here, with its name.
+  if (typeof value === 'number' && Math.abs(value) > Number.MAX_SAFE_INTEGER) {
+    return { field: path || '(root)', message: `numbers must lie within ±${Number.MAX_SAFE_INTEGER}` };
+  }
   if (value === null || typeof value !== 'object') return undefined;
   if (depth >= MAX_JSON_DEPTH) return { field: path || '(root)', message: `nesting deeper than ${MAX_JSON_DEPTH} levels` };
   if (Array.isArray(value)) {
