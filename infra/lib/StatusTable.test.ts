@@ -1,5 +1,7 @@
 import { Template } from 'aws-cdk-lib/assertions';
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { STATUS_TABLE_KEY } from '../../common/tables';
+import { tableInput } from '../../local/provision';
 import { testStack } from '../test/synth';
 import { StatusTable } from './StatusTable';
 
@@ -8,12 +10,17 @@ describe('StatusTable', () => {
   new StatusTable(stack, 'Status');
   const template = Template.fromStack(stack);
 
-  it('is keyed by requestId and expires items by the expiresAt attribute', () => {
+  it('is keyed by requestId and kind, as the code and the local stack key it, and expires items by expiresAt', () => {
+    const local = tableInput('status', STATUS_TABLE_KEY);
     template.hasResourceProperties('AWS::DynamoDB::Table', {
-      KeySchema: [{ AttributeName: 'requestId', KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: 'requestId', AttributeType: 'S' }],
+      KeySchema: local.KeySchema,
+      AttributeDefinitions: local.AttributeDefinitions,
       TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
     });
+    expect(local.KeySchema).toEqual([
+      { AttributeName: 'requestId', KeyType: 'HASH' },
+      { AttributeName: 'kind', KeyType: 'RANGE' },
+    ]);
   });
 
   it('bills on demand, is encrypted at rest and keeps point-in-time recovery', () => {

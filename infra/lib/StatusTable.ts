@@ -13,7 +13,8 @@ export interface StatusTableProps {
 }
 
 /**
- * The status table: one item per requestId, written by the gateway and the consumer, expired by DynamoDB TTL.
+ * The status table: items keyed by requestId and kind (see common/tables.ts), written by the gateway and the
+ * consumer, expired by DynamoDB TTL.
  * On-demand billing, encrypted at rest, point-in-time recovery on.
  */
 export class StatusTable extends Construct {
@@ -23,6 +24,8 @@ export class StatusTable extends Construct {
     super(scope, id);
     this.table = new dynamodb.Table(this, 'Table', {
       partitionKey: { name: STATUS_TABLE_KEY.partitionKey, type: dynamodb.AttributeType.STRING },
+      // Each requestId has an `accepted` item (gateway), an `outcome` item (consumer) and maybe an idempotency item.
+      sortKey: { name: STATUS_TABLE_KEY.sortKey, type: dynamodb.AttributeType.STRING },
       timeToLiveAttribute: STATUS_TTL_ATTRIBUTE,
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       // AWS-owned keys would not show in the account; the AWS-managed key does, and needs no key grants.
