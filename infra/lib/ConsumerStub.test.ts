@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { logicalId, roleStatements, synthGatewayStack, TABLE_READ_WRITE_ACTIONS } from '../test/synth';
+import { logicalId, roleStatements, synthGatewayStack } from '../test/synth';
 
 describe('ConsumerStub', () => {
   const { stack, template } = synthGatewayStack();
@@ -112,8 +112,13 @@ describe('ConsumerStub', () => {
       },
       {
         Effect: 'Allow',
-        Action: TABLE_READ_WRITE_ACTIONS,
-        Resource: [ref(stack.resources.table.tableArn), ref(stack.status.table.tableArn)],
+        Action: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+        Resource: ref(stack.status.table.tableArn),
+      },
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'],
+        Resource: ref(stack.resources.table.tableArn),
       },
     ]);
   });

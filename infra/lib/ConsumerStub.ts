@@ -9,6 +9,8 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { RESOURCES_CONSUMER_ACTIONS } from './ResourcesTable';
+import { STATUS_CONSUMER_ACTIONS } from './StatusTable';
 import type { FieldEncryptionKey } from './FieldEncryptionKey';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -157,8 +159,9 @@ export class ConsumerStub extends Construct {
     });
     this.function.addEventSource(this.eventSource);
 
-    props.statusTable.grantReadWriteData(this.function);
-    props.resourcesTable.grantReadWriteData(this.function);
+    // Only what the handler calls: a compromised or buggy consumer cannot delete resources or the gateway's items.
+    props.statusTable.grant(this.function, ...STATUS_CONSUMER_ACTIONS);
+    props.resourcesTable.grant(this.function, ...RESOURCES_CONSUMER_ACTIONS);
     props.fieldEncryptionKey.grantDecrypt(this.function);
   }
 }

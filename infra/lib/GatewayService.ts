@@ -14,6 +14,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { STATUS_GATEWAY_ACTIONS } from './StatusTable';
 import type { FieldEncryptionKey } from './FieldEncryptionKey';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -287,7 +288,7 @@ export class GatewayService extends Construct {
     // The gateway writes records and describes the stream (readiness); the stream key only generates data keys.
     props.stream.grant(this.taskRole, 'kinesis:PutRecord', 'kinesis:PutRecords', 'kinesis:DescribeStreamSummary');
     props.stream.encryptionKey?.grant(this.taskRole, 'kms:GenerateDataKey');
-    props.statusTable.grantReadWriteData(this.taskRole);
+    props.statusTable.grant(this.taskRole, ...STATUS_GATEWAY_ACTIONS);
     props.fieldEncryptionKey.grantEncrypt(this.taskRole);
 
     this.url = `${props.certificate ? 'https' : 'http'}://${loadBalancer.loadBalancerDnsName}`;

@@ -35,3 +35,18 @@ export class StatusTable extends Construct {
     });
   }
 }
+
+/**
+ * The status table actions of the gateway's task role: batch-write `accepted` items (PutItem with batching
+ * off), read a status (Query), keep idempotency records (conditional Put, Get, Update, Delete).
+ */
+export const STATUS_GATEWAY_ACTIONS = [
+  'dynamodb:BatchWriteItem',
+  'dynamodb:PutItem',
+  'dynamodb:GetItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:Query',
+] as const;
+/** The status table actions of the consumer's role: read an outcome, write it once (conditional PutItem). */
+export const STATUS_CONSUMER_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem'] as const;

@@ -55,18 +55,3 @@ export function logicalId(template: Template, type: string, prefix: string): str
   return ids[0]!;
 }
 
-/** What `table.grantReadWriteData()` grants: the exact actions a role with read-write table access may use. */
-export const TABLE_READ_WRITE_ACTIONS = [
-  'dynamodb:BatchGetItem',
-  'dynamodb:BatchWriteItem',
-  'dynamodb:ConditionCheckItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:DescribeTable',
-  'dynamodb:GetItem',
-  'dynamodb:GetRecords',
-  'dynamodb:GetShardIterator',
-  'dynamodb:PutItem',
-  'dynamodb:Query',
-  'dynamodb:Scan',
-  'dynamodb:UpdateItem',
-];
