@@ -67,8 +67,16 @@ export class StatusRecorder {
   }
 
   /** Records `failed` with its error. Returns false when an outcome was already recorded. */
-  failed(subject: OutcomeSubject, error: OperationError): Promise<boolean> {
-    return this.#put(subject, { status: 'failed', error: { code: error.code, message: error.message } });
+  async failed(subject: OutcomeSubject, error: OperationError): Promise<boolean> {
+    try {
+      return await this.#put(subject, { status: 'failed', error: { code: error.code, message: error.message } });
+    } catch (e) {
+      if (!isValidationError(e)) throw e;
+      // DynamoDB refused the item (too large, say): record the failure with what is sure to fit, rather than
+      // retry a write that cannot succeed and hold the shard.
+      const { requestId, acceptedAt } = subject;
+      return this.#put({ requestId, acceptedAt }, { status: 'failed', error: { code: error.code, message: error.message.slice(0, 1024) } });
+    }
   }
 
   async #put(subject: OutcomeSubject, outcome: Pick<StatusItem, 'status' | 'result' | 'error'>): Promise<boolean> {

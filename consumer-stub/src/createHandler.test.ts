@@ -347,6 +347,28 @@ describe('values DynamoDB cannot hold', () => {
   });
 });
 
+describe('outcomes that would not fit', () => {
+  it('a poison record with a huge sub is marked failed without it, and does not hold the shard', async () => {
+    const s = scope();
+    const requestId = randomUUID();
+    const bad = { ...s, operation: 'create', requestId, timestamp: new Date().toISOString(), resourceId: 'r1', sub: 'x'.repeat(500_000) };
+    const res = await build()(kinesisEvent(kinesisRecord(JSON.stringify(bad))));
+    expect(res.batchItemFailures).toEqual([]);
+    const failed = await outcome(requestId);
+    expect(failed).toMatchObject({ status: 'failed', error: { code: 'INVALID_OPERATION' }, ...s });
+    expect(failed?.sub).toBeUndefined();
+  });
+
+  it('a failure DynamoDB refuses to store whole is stored with only what must fit', async () => {
+    const recorder = new StatusRecorder({ client: dynamo, tableName: STATUS });
+    const requestId = randomUUID();
+    const acceptedAt = new Date().toISOString();
+    await expect(recorder.failed({ requestId, acceptedAt, resourceId: 'r'.repeat(500_000) }, { code: 'X', message: 'm' })).resolves.toBe(true);
+    expect(await outcome(requestId)).toMatchObject({ requestId, status: 'failed', error: { code: 'X', message: 'm' }, acceptedAt });
+    expect((await outcome(requestId))?.resourceId).toBeUndefined();
+  });
+});
+
 describe('transient failures', () => {
   it('reports the failed record and every later one, and applies none of the later ones', async () => {
     const s = scope();

@@ -48,7 +48,8 @@ export function salvageSubject(bytes: Uint8Array, requestId: string, arrivedAt: 
     locationId: pick(LocationIdSchema, raw.locationId),
     resourceType: pick(ResourceTypeSchema, raw.resourceType),
     resourceId: pick(ResourceIdSchema, raw.resourceId),
-    sub: pick(v.string(), raw.sub),
+    // Bounded like the other strings: an outcome item must fit in DynamoDB's 400 KB whatever the record held.
+    sub: pick(v.pipe(v.string(), v.maxLength(1024)), raw.sub),
     correlationId: pick(v.pipe(v.string(), v.maxLength(128)), raw.correlationId),
   };
   const known = Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
