@@ -39,3 +39,20 @@ it('adopts the unconfirmed records of a task whose heartbeat stopped, ahead of a
   expect((await readdir(root)).length).toBe(1);
   await heir.close();
 });
+
+it('adopts, while running, the records of a task that died after it started', async () => {
+  const heir = await openSharedSpool({ root, maxBytes: 1 << 20, logger, sweepMs: 20 });
+  const [heirDir] = await readdir(root);
+  const dead = await openSharedSpool({ root, maxBytes: 1 << 20, logger });
+  const deadDir = (await readdir(root)).find((d) => d !== heirDir)!;
+  await dead.append({ partitionKey: 'k', data: Buffer.from('left behind') });
+  await dead.close();
+  // Only the dead task's heartbeat is old; the heir keeps beating.
+  const then = new Date(Date.now() - 120_000);
+  await utimes(join(root, deadDir, 'heartbeat'), then, then);
+  // The adoption copies the records, then deletes the claimed directory.
+  for (let i = 0; i < 300 && (await readdir(root)).length > 1; i++) await new Promise((r) => setTimeout(r, 10));
+  expect([...heir.pending()].map((e) => Buffer.from(e.data).toString())).toEqual(['left behind']);
+  expect(await readdir(root)).toEqual([heirDir]);
+  await heir.close();
+});

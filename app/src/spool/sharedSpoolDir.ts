@@ -1,4 +1,5 @@
 import { mkdir, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../logger';
@@ -8,8 +9,8 @@ const HEARTBEAT = 'heartbeat';
 
 /**
  * On a spool root shared by several gateway tasks (an EFS volume), each task spools in a directory of its own
- * and touches a heartbeat file in it every `heartbeatMs`. A starting task adopts the directories whose
- * heartbeat is older than `staleMs` (their task is gone): it claims one by renaming it (atomic, so only one
+ * and touches a heartbeat file in it every `heartbeatMs`. A task adopts the directories whose heartbeat is
+ * older than `staleMs` (their task is gone), when it starts and every `sweepMs` while it runs: it claims one by renaming it (atomic, so only one
  * task wins), copies its unconfirmed records into its own spool, which replays them ahead of anything new,
  * and deletes it. A crash mid-adoption leaves the renamed directory to be adopted again: duplicates, not loss.
  */
@@ -19,9 +20,11 @@ export async function openSharedSpool(o: {
   logger: Logger;
   staleMs?: number;
   heartbeatMs?: number;
+  /** How often a running task looks for stale directories. @default staleMs */
+  sweepMs?: number;
 }): Promise<Spool> {
   const staleMs = o.staleMs ?? 60_000;
-  const me = `task-${hostname()}-${process.pid}-${Date.now().toString(36)}`;
+  const me = `task-${hostname()}-${process.pid}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
   const dir = join(o.root, me);
   // The directory appears with its heartbeat already in it: another task starting at the same moment must
   // never see it without one and adopt it.
@@ -36,22 +39,49 @@ export async function openSharedSpool(o: {
     utimes(beat, now, now).catch((err: unknown) => o.logger.warn('spool heartbeat failed', { err }));
   }, o.heartbeatMs ?? 10_000);
   timer.unref();
-  const spool = await Spool.open({ dir, maxBytes: o.maxBytes, logger: o.logger, onClose: () => clearInterval(timer) });
+  let sweep: NodeJS.Timeout | undefined;
+  let closed = false;
+  const spool = await Spool.open({
+    dir,
+    maxBytes: o.maxBytes,
+    logger: o.logger,
+    onClose: () => {
+      closed = true;
+      clearInterval(timer);
+      clearInterval(sweep);
+    },
+  });
 
-  for (const name of await readdir(o.root)) {
-    if (name === me || name.startsWith('.')) continue;
-    const other = join(o.root, name);
-    const last = await stat(join(other, HEARTBEAT)).then((s) => s.mtimeMs, () => 0);
-    if (Date.now() - last < staleMs) continue;
-    const claimed = `${other}.adopted-by-${me}`;
-    if (!(await rename(other, claimed).then(() => true, () => false))) continue;
-    const orphan = await Spool.open({ dir: claimed, maxBytes: Number.MAX_SAFE_INTEGER, logger: o.logger });
-    const entries = [...orphan.pending()];
-    await Promise.all(entries.map((e) => spool.append({ partitionKey: e.partitionKey, data: e.data }, e.appendedAt)));
-    await orphan.close();
-    await rm(claimed, { recursive: true, force: true });
-    o.logger.warn('adopted the spool of a gateway task that is gone', { from: name, records: entries.length });
-  }
+  /** Claims and replays every directory whose task stopped beating. */
+  const adoptStale = async () => {
+    for (const name of await readdir(o.root)) {
+      if (closed) return;
+      if (name === me || name.startsWith('.')) continue;
+      const other = join(o.root, name);
+      const last = await stat(join(other, HEARTBEAT)).then((s) => s.mtimeMs, () => 0);
+      if (Date.now() - last < staleMs) continue;
+      const claimed = `${other}.adopted-by-${me}`;
+      if (!(await rename(other, claimed).then(() => true, () => false))) continue;
+      const orphan = await Spool.open({ dir: claimed, maxBytes: Number.MAX_SAFE_INTEGER, logger: o.logger });
+      const entries = [...orphan.pending()];
+      await Promise.all(entries.map((e) => spool.append({ partitionKey: e.partitionKey, data: e.data }, e.appendedAt)));
+      await orphan.close();
+      await rm(claimed, { recursive: true, force: true });
+      o.logger.warn('adopted the spool of a gateway task that is gone', { from: name, records: entries.length });
+    }
+  };
+  await adoptStale();
+  // And again while running: a task that dies after this one started (or left records when it stopped) must
+  // not wait for the next start of some task to have its records replayed.
+  let adopting = false;
+  sweep = setInterval(() => {
+    if (adopting || closed) return;
+    adopting = true;
+    adoptStale()
+      .catch((err: unknown) => o.logger.warn('adopting stale spools failed; the next sweep tries again', { err }))
+      .finally(() => (adopting = false));
+  }, o.sweepMs ?? staleMs);
+  sweep.unref();
 
   return spool;
 }
