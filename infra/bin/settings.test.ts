@@ -16,7 +16,7 @@ describe('parseSettings', () => {
       desiredCount: undefined,
       consumerBatchSize: undefined,
       consumerParallelizationFactor: undefined,
-      spoolVolume: 'ephemeral',
+      spoolVolume: 'efs',
       sensitiveFields: [],
       metricsNamespace: undefined,
     });

@@ -53,7 +53,7 @@ export function parseSettings(get: (key: SettingKey) => unknown): Omit<GatewaySt
       ? ('on-demand' as const)
       : int('shardCount', 1, 10_000);
 
-  const spool = str('spoolVolume') ?? 'ephemeral';
+  const spool = str('spoolVolume') ?? 'efs';
   if (spool !== 'ephemeral' && spool !== 'efs') {
     throw new SettingError(`context spoolVolume must be 'ephemeral' or 'efs', got ${JSON.stringify(spool)}`);
   }

@@ -74,6 +74,7 @@ describe('GatewayService', () => {
       STATUS_TABLE_NAME: ref(stack.status.table.tableName),
       STATUS_RETENTION_DAYS: '7',
       SPOOL_DIR,
+      SPOOL_SHARED: 'true',
       SENSITIVE_FIELDS: '',
       FIELD_ENCRYPTION_KEY_ARN: ref(stack.fieldKey.key.keyArn),
       METRICS_NAMESPACE: 'ResourceGateway',
@@ -118,8 +119,9 @@ describe('GatewayService', () => {
     });
   });
 
-  it('lets the task role only put records, describe the stream, generate data keys and use the status table', () => {
-    const statements = roleStatements(template, logicalId(template, 'AWS::IAM::Role', 'GatewayTaskRole'));
+  it('lets the task role only put records, describe the stream, generate data keys and use the status table (and the spool\'s file system, below)', () => {
+    const disk = synthGatewayStack({ spoolVolume: 'ephemeral' });
+    const statements = roleStatements(disk.template, logicalId(disk.template, 'AWS::IAM::Role', 'GatewayTaskRole'));
     expect(statements).toEqual([
       {
         Effect: 'Allow',
@@ -222,9 +224,14 @@ describe('GatewayService', () => {
   });
 
   describe('spool volume', () => {
-    it('is the task disk by default: no file system, no volume', () => {
-      template.resourceCountIs('AWS::EFS::FileSystem', 0);
-      template.hasResourceProperties('AWS::ECS::TaskDefinition', { Volumes: Match.absent() });
+    const disk = synthGatewayStack({ spoolVolume: 'ephemeral' });
+    it('is a shared file system by default, so a spooled operation survives its task', () => {
+      template.resourceCountIs('AWS::EFS::FileSystem', 1);
+    });
+
+    it('with ephemeral, is the task disk: no file system, no volume', () => {
+      disk.template.resourceCountIs('AWS::EFS::FileSystem', 0);
+      disk.template.hasResourceProperties('AWS::ECS::TaskDefinition', { Volumes: Match.absent() });
     });
 
     const efs = synthGatewayStack({ spoolVolume: 'efs' });
@@ -259,8 +266,8 @@ describe('GatewayService', () => {
       });
     });
 
-    it('without efs, the spool is not shared', () => {
-      template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+    it('with ephemeral, the spool is not shared', () => {
+      disk.template.hasResourceProperties('AWS::ECS::TaskDefinition', {
         ContainerDefinitions: [Match.objectLike({ Environment: Match.not(Match.arrayWith([Match.objectLike({ Name: 'SPOOL_SHARED' })])) })],
       });
     });

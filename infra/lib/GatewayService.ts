@@ -93,8 +93,10 @@ export interface GatewayServiceProps {
    */
   readonly maxCount?: number;
   /**
-   * Where the spool lives.
-   * @default 'ephemeral'
+   * Where the spool lives. `'efs'`: a file system all tasks share, so operations spooled during a Kinesis
+   * outage survive the task (a scale-in, a deployment, a lost host) and are replayed by another task.
+   * `'ephemeral'`: the task's own disk, cheaper, but a task stopped before its spool drained takes what it held.
+   * @default 'efs'
    */
   readonly spoolVolume?: SpoolVolume;
   /**
@@ -144,7 +146,7 @@ export class GatewayService extends Construct {
     super(scope, id);
     const desiredCount = props.desiredCount ?? 2;
     const maxCount = props.maxCount ?? desiredCount * 5;
-    const spoolVolume = props.spoolVolume ?? 'ephemeral';
+    const spoolVolume = props.spoolVolume ?? 'efs';
 
     const vpc = props.vpc ?? this.createVpc();
     const cluster = new ecs.Cluster(this, 'Cluster', {
@@ -197,7 +199,7 @@ export class GatewayService extends Construct {
         STATUS_RETENTION_DAYS: String(props.statusRetentionDays ?? 7),
         SPOOL_DIR,
         // On EFS every task mounts the same directory: each spools in its own subdirectory and adopts dead tasks'.
-        ...(props.spoolVolume === 'efs' ? { SPOOL_SHARED: 'true' } : {}),
+        ...(spoolVolume === 'efs' ? { SPOOL_SHARED: 'true' } : {}),
         SENSITIVE_FIELDS: (props.sensitiveFields ?? []).join(','),
         FIELD_ENCRYPTION_KEY_ARN: props.fieldEncryptionKey.key.keyArn,
         METRICS_NAMESPACE: props.metricsNamespace ?? 'ResourceGateway',
