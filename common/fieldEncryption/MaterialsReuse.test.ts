@@ -121,3 +121,14 @@ describe('MaterialsReuse', () => {
     await expect(reuse.get(SUITE, scope, 10)).resolves.toBeDefined();
   });
 });
+
+describe('MaterialsReuse and values longer than a frame', () => {
+  it('encrypts them under the whole data-key bounds, not the bounds divided by the reuse', async () => {
+    const reuse = MaterialsReuse.over(keyring, CACHE, { maxUses: 100, maxAgeMs: 60_000 });
+    const onEncrypt = vi.spyOn(keyring, 'onEncrypt');
+    for (let i = 0; i < 300; i++) await encryptField(reuse, scope, { subject: `r-${i}`, field: 'notes' }, 'x'.repeat(2048));
+    // One data key serves all 300 (10,000 allowed): the keyring made one.
+    expect(onEncrypt).toHaveBeenCalledTimes(1);
+    onEncrypt.mockRestore();
+  });
+});

@@ -31,8 +31,13 @@ export class MaterialsReuse {
   private readonly byScope = new Map<string, Entry>();
 
   private constructor(
-    /** The caching materials manager beneath (values longer than a frame use it directly, once each). */
+    /** The caching materials manager beneath, its message bound divided by the reuse. */
     readonly manager: NodeMaterialsManager,
+    /**
+     * A caching materials manager with the whole bounds, for values longer than a frame: they go through the
+     * SDK's `encrypt()`, one lookup each, so on `manager` they would use up a data key 100 times sooner.
+     */
+    readonly perMessage: NodeMaterialsManager,
     private readonly bounds: MaterialsReuseBounds,
   ) {}
 
@@ -46,7 +51,10 @@ export class MaterialsReuse {
     }
     const maxUses = Math.min(reuse.maxUses, cache.maxMessages);
     const lookups = Math.max(1, Math.floor(cache.maxMessages / maxUses));
-    return new MaterialsReuse(cachingMaterialsManager(keyring, { ...cache, maxMessages: lookups }), { ...reuse, maxUses });
+    return new MaterialsReuse(cachingMaterialsManager(keyring, { ...cache, maxMessages: lookups }), cachingMaterialsManager(keyring, cache), {
+      ...reuse,
+      maxUses,
+    });
   }
 
   /** Materials for one message of `suite` under `context`. Use them before the next event-loop turn. */

@@ -49,7 +49,7 @@ const SUITE = new NodeAlgorithmSuite(FIELD_SUITE);
 async function encryptMessage(materials: EncryptionMaterialsSource, context: FieldEncryptionContext, plaintext: Buffer): Promise<Buffer> {
   // A value longer than one frame takes the SDK's general path (several frames).
   if (plaintext.length > FRAME_LENGTH) {
-    const cmm = materials instanceof MaterialsReuse ? materials.manager : materials;
+    const cmm = materials instanceof MaterialsReuse ? materials.perMessage : materials;
     return (await encrypt(cmm, plaintext, { encryptionContext: context, suiteId: FIELD_SUITE, frameLength: FRAME_LENGTH })).result;
   }
   const reused = materials instanceof MaterialsReuse;

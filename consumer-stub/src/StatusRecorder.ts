@@ -74,8 +74,10 @@ export class StatusRecorder {
       if (!isValidationError(e)) throw e;
       // DynamoDB refused the item (too large, say): record the failure with what is sure to fit, rather than
       // retry a write that cannot succeed and hold the shard.
-      const { requestId, acceptedAt } = subject;
-      return this.#put({ requestId, acceptedAt }, { status: 'failed', error: { code: error.code, message: error.message.slice(0, 1024) } });
+      // The scope stays (its ids are bounded by the contract): the status read authorizes on it.
+      const { requestId, acceptedAt, operation, businessId, locationId, resourceType } = subject;
+      const reduced = Object.fromEntries(Object.entries({ operation, businessId, locationId, resourceType }).filter(([, x]) => x !== undefined));
+      return this.#put({ requestId, acceptedAt, ...reduced }, { status: 'failed', error: { code: error.code, message: error.message.slice(0, 1024) } });
     }
   }
 

@@ -363,8 +363,10 @@ describe('outcomes that would not fit', () => {
     const recorder = new StatusRecorder({ client: dynamo, tableName: STATUS });
     const requestId = randomUUID();
     const acceptedAt = new Date().toISOString();
-    await expect(recorder.failed({ requestId, acceptedAt, resourceId: 'r'.repeat(500_000) }, { code: 'X', message: 'm' })).resolves.toBe(true);
-    expect(await outcome(requestId)).toMatchObject({ requestId, status: 'failed', error: { code: 'X', message: 'm' }, acceptedAt });
+    const s = scope();
+    await expect(recorder.failed({ requestId, acceptedAt, ...s, operation: 'create', resourceId: 'r'.repeat(500_000) }, { code: 'X', message: 'm' })).resolves.toBe(true);
+    // The scope stays, so the owner can still read the outcome.
+    expect(await outcome(requestId)).toMatchObject({ requestId, status: 'failed', error: { code: 'X', message: 'm' }, acceptedAt, ...s, operation: 'create' });
     expect((await outcome(requestId))?.resourceId).toBeUndefined();
   });
 });

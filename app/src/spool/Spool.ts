@@ -55,6 +55,8 @@ interface PendingWrite {
  * partly confirmed segment are sent again (duplicates the consumer absorbs).
  */
 export class Spool {
+  private readonly appendListeners: Array<() => void> = [];
+
   private readonly entries = new Map<number, SpoolEntry>();
   /** Unconfirmed records per segment file. */
   private readonly live = new Map<number, number>();
@@ -143,6 +145,11 @@ export class Spool {
   }
 
   /** Finishes pending writes and closes the active segment; unconfirmed records stay on disk. */
+  /** Calls `listener` whenever appended records become visible (after their fsync), whoever appended them. */
+  onAppended(listener: () => void): void {
+    this.appendListeners.push(listener);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     this.o.onClose?.();
@@ -179,6 +186,7 @@ export class Spool {
             }
             this.active.size += buf.length;
             i = end;
+            for (const listener of this.appendListeners) listener();
           }
         } catch (e) {
           this.o.logger.error('spool write failed', { err: e });

@@ -115,6 +115,19 @@ describe('SpoolingPublisher', () => {
     await p.close();
   });
 
+  it('replays records appended to its spool by someone else (an adopted spool) while it writes directly', async () => {
+    const works: Publisher = { publish: async () => ({ shardId: 's', sequenceNumber: '1' }), close: async () => {} };
+    const k = fakeKinesis(() => false);
+    const spool = await Spool.open({ dir, maxBytes: 1 << 20, logger });
+    const p = make(works, k.client, spool).start();
+    await sleep(10);
+    await spool.append(rec('a', 'adopted'));
+    await until(() => p.state().depth === 0);
+    expect(k.stored).toEqual(['a:adopted']);
+    expect(p.state().mode).toBe('direct');
+    await p.close();
+  });
+
   it('answers 503 with Retry-After when the spool is full, and spools nothing of the record', async () => {
     const k = fakeKinesis(() => true);
     const spool = await Spool.open({ dir, maxBytes: 1024 * 1024, logger });

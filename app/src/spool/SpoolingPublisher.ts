@@ -58,6 +58,8 @@ export class SpoolingPublisher implements Publisher {
 
   constructor(private readonly o: SpoolingPublisherOptions) {
     this.mode = o.spool.depth > 0 ? 'spooling' : 'direct';
+    // Records can also arrive from elsewhere (a dead task's spool, adopted while this one runs): replay them too.
+    o.spool.onAppended(() => this.wakeUp?.());
     this.random = o.random ?? Math.random;
   }
 

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm, utimes } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
@@ -54,5 +54,20 @@ it('adopts, while running, the records of a task that died after it started', as
   for (let i = 0; i < 300 && (await readdir(root)).length > 1; i++) await new Promise((r) => setTimeout(r, 10));
   expect([...heir.pending()].map((e) => Buffer.from(e.data).toString())).toEqual(['left behind']);
   expect(await readdir(root)).toEqual([heirDir]);
+  await heir.close();
+});
+
+it('keeps a directory it claimed fresh, so no other task takes it over while it copies (or after it failed to)', async () => {
+  const dead = await openSharedSpool({ root, maxBytes: 1 << 20, logger });
+  await dead.append({ partitionKey: 'k', data: Buffer.alloc(4096) });
+  await dead.close();
+  await ageHeartbeats(120_000);
+  // The heir's spool cannot take the record: the adoption fails after the claim, and the claim stays.
+  const startedAt = Date.now();
+  const heir = await openSharedSpool({ root, maxBytes: 1024, logger });
+  const claimed = (await readdir(root)).find((d) => d.includes('.adopted-by-'));
+  expect(claimed).toBeDefined();
+  const { mtimeMs } = await stat(join(root, claimed!, 'heartbeat'));
+  expect(mtimeMs).toBeGreaterThanOrEqual(startedAt - 1000);
   await heir.close();
 });

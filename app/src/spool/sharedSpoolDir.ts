@@ -62,15 +62,24 @@ export async function openSharedSpool(o: {
       if (Date.now() - last < staleMs) continue;
       const claimed = `${other}.adopted-by-${me}`;
       if (!(await rename(other, claimed).then(() => true, () => false))) continue;
+      // Fresh again: another task's sweep must not take it over while this one copies it. If this task dies
+      // mid-copy, the heartbeat goes stale and the claimed directory is adopted again (duplicates, not loss).
+      const now = new Date();
+      await utimes(join(claimed, HEARTBEAT), now, now).catch(() => {});
       const orphan = await Spool.open({ dir: claimed, maxBytes: Number.MAX_SAFE_INTEGER, logger: o.logger });
       const entries = [...orphan.pending()];
-      await Promise.all(entries.map((e) => spool.append({ partitionKey: e.partitionKey, data: e.data }, e.appendedAt)));
-      await orphan.close();
+      try {
+        await Promise.all(entries.map((e) => spool.append({ partitionKey: e.partitionKey, data: e.data }, e.appendedAt)));
+      } finally {
+        await orphan.close();
+      }
       await rm(claimed, { recursive: true, force: true });
       o.logger.warn('adopted the spool of a gateway task that is gone', { from: name, records: entries.length });
     }
   };
-  await adoptStale();
+  // A failed adoption (this spool full, a damaged directory) must not keep the gateway from starting: the claimed
+  // directory stays, and the sweep below tries again.
+  await adoptStale().catch((err: unknown) => o.logger.warn('adopting stale spools failed; the next sweep tries again', { err }));
   // And again while running: a task that dies after this one started (or left records when it stopped) must
   // not wait for the next start of some task to have its records replayed.
   let adopting = false;
