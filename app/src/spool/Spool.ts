@@ -69,6 +69,8 @@ export class Spool {
   private writingActive = false;
   private writing: Promise<void> = Promise.resolve();
   private unanswered = 0;
+  /** Per partition key: records appended (on disk or being written) and not yet confirmed. */
+  private readonly perKey = new Map<string, number>();
   private closed = false;
   private readonly segmentBytes: number;
 
@@ -103,6 +105,17 @@ export class Spool {
     return this.entries.values().next().value?.appendedAt;
   }
 
+  /** Whether a record of `partitionKey` is spooled or being spooled and not yet confirmed by Kinesis. */
+  holds(partitionKey: string): boolean {
+    return (this.perKey.get(partitionKey) ?? 0) > 0;
+  }
+
+  private countKey(partitionKey: string, delta: number): void {
+    const n = (this.perKey.get(partitionKey) ?? 0) + delta;
+    if (n > 0) this.perKey.set(partitionKey, n);
+    else this.perKey.delete(partitionKey);
+  }
+
   /** Unconfirmed records on disk, oldest first. */
   pending(): IterableIterator<SpoolEntry> {
     return this.entries.values();
@@ -119,8 +132,17 @@ export class Spool {
     if (this.bytesHeld + frame.length > this.o.maxBytes) return Promise.reject(new SpoolFullError());
     this.bytesHeld += frame.length;
     this.unanswered++;
+    this.countKey(record.partitionKey, 1);
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ record, frame, resolve, reject });
+      this.queue.push({
+        record,
+        frame,
+        resolve,
+        reject: (e: Error) => {
+          this.countKey(record.partitionKey, -1);
+          reject(e);
+        },
+      });
       if (!this.writingActive) {
         this.writingActive = true;
         this.writing = this.writeLoop();
@@ -133,6 +155,7 @@ export class Spool {
     const emptied: number[] = [];
     for (const e of entries) {
       if (!this.entries.delete(e.seq)) continue;
+      this.countKey(e.partitionKey, -1);
       this.bytesHeld -= e.bytes;
       const left = (this.live.get(e.segment) ?? 1) - 1;
       this.live.set(e.segment, left);
@@ -144,12 +167,12 @@ export class Spool {
     }
   }
 
-  /** Finishes pending writes and closes the active segment; unconfirmed records stay on disk. */
   /** Calls `listener` whenever appended records become visible (after their fsync), whoever appended them. */
   onAppended(listener: () => void): void {
     this.appendListeners.push(listener);
   }
 
+  /** Finishes pending writes and closes the active segment; unconfirmed records stay on disk. */
   async close(): Promise<void> {
     this.closed = true;
     this.o.onClose?.();
@@ -242,6 +265,7 @@ export class Spool {
       for (const r of decoded.records) {
         const entry: SpoolEntry = { ...r, seq: this.nextSeq++, segment: n, bytes: encodeFrame(r).length };
         this.entries.set(entry.seq, entry);
+        this.countKey(entry.partitionKey, 1);
         this.bytesHeld += entry.bytes;
         this.live.set(n, (this.live.get(n) ?? 0) + 1);
       }

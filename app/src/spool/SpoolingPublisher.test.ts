@@ -128,6 +128,49 @@ describe('SpoolingPublisher', () => {
     await p.close();
   });
 
+  it('while Kinesis is down, sends every new record to the spool at once, whatever its key', async () => {
+    let directCalls = 0;
+    const works: Publisher = { publish: async () => (directCalls++, { shardId: 's', sequenceNumber: '1' }), close: async () => {} };
+    const k = fakeKinesis(() => true); // every replayed record fails
+    const spool = await Spool.open({ dir, maxBytes: 1 << 20, logger });
+    await spool.append(rec('a', 'left over'));
+    const p = make(works, k.client, spool).start();
+    await until(() => k.calls() >= 2);
+    await expect(p.publish(rec('b', 'new'))).resolves.toEqual({ spooled: true });
+    expect(directCalls).toBe(0);
+    await p.close();
+  });
+
+  it('while the spool drains and Kinesis takes records, only keys the spool holds queue behind it', async () => {
+    let gate: () => void = () => {};
+    const direct: string[] = [];
+    const works: Publisher = {
+      publish: async (r) => (direct.push(`${r.partitionKey}:${Buffer.from(r.data).toString()}`), { shardId: 's', sequenceNumber: '1' }),
+      close: async () => {},
+    };
+    const k = fakeKinesis(() => false);
+    let rounds = 0;
+    const slow = {
+      send: async (cmd: PutRecordsCommand) => {
+        // The second round (a's second record) waits: the spool still holds key a meanwhile.
+        if (++rounds === 2) await new Promise<void>((r) => (gate = r));
+        return (k.client as unknown as { send(c: PutRecordsCommand): Promise<PutRecordsCommandOutput> }).send(cmd);
+      },
+    } as unknown as KinesisClient;
+    const spool = await Spool.open({ dir, maxBytes: 1 << 20, logger });
+    await spool.append(rec('a', '1'));
+    await spool.append(rec('a', '2'));
+    const p = make(works, slow, spool).start();
+    await until(() => rounds === 2);
+    await expect(p.publish(rec('b', '1'))).resolves.toEqual({ shardId: 's', sequenceNumber: '1' });
+    await expect(p.publish(rec('a', '3'))).resolves.toEqual({ spooled: true });
+    expect(direct).toEqual(['b:1']);
+    gate();
+    await until(() => p.state().depth === 0);
+    expect(k.stored).toEqual(['a:1', 'a:2', 'a:3']);
+    await p.close();
+  });
+
   it('answers 503 with Retry-After when the spool is full, and spools nothing of the record', async () => {
     const k = fakeKinesis(() => true);
     const spool = await Spool.open({ dir, maxBytes: 1024 * 1024, logger });

@@ -42,14 +42,17 @@ const MAX_SCAN = 20_000;
 /**
  * Nothing acknowledged is lost: records go to Kinesis directly (the batching publisher) while it answers
  * within `deadlineMs`; when it does not, the record is appended to the durable spool and acknowledged once
- * fsynced. From then on every new record queues behind the spool until the replayer has drained it, so a
- * record acknowledged before another with the same partition key also reaches the stream before it.
+ * fsynced. From then on every new record goes to the spool, until a replay round shows Kinesis taking records
+ * again; then only records whose partition key the spool still holds queue behind it, and the others go
+ * direct. Either way a record acknowledged before another with the same partition key reaches the stream first.
  *
  * The replayer sends the spool oldest first, with at most one record per partition key in flight: PutRecords
  * may store a later record of a request while an earlier one fails, so a key's records go one round at a time.
  */
 export class SpoolingPublisher implements Publisher {
   private mode: SpoolState['mode'];
+  /** The last replay round was confirmed whole: Kinesis is taking records, the spool only has to drain. */
+  private kinesisTakesRecords = false;
   private stopped = false;
   private wakeUp: (() => void) | undefined;
   private loop: Promise<void> | undefined;
@@ -75,7 +78,9 @@ export class SpoolingPublisher implements Publisher {
   }
 
   async publish(record: OutgoingRecord): Promise<PublishedRecord> {
-    if (this.mode === 'spooling') return this.toSpool(record);
+    // While the spool drains, only keys it holds must queue behind it; the others may go direct, once the
+    // replayer has shown that Kinesis takes records again (until then every record goes to the spool, at once).
+    if (this.mode === 'spooling' && (!this.kinesisTakesRecords || this.o.spool.holds(record.partitionKey))) return this.toSpool(record);
     const direct = this.o.inner.publish(record);
     let timer: NodeJS.Timeout | undefined;
     const outcome = await Promise.race([
@@ -92,6 +97,7 @@ export class SpoolingPublisher implements Publisher {
     if ('error' in outcome && !(outcome.error instanceof StreamUnavailableError)) throw outcome.error;
     // The direct attempt may still land later: a duplicate the consumer absorbs, never a loss.
     direct.catch(() => {});
+    this.kinesisTakesRecords = false;
     if (this.mode === 'direct') {
       this.mode = 'spooling';
       this.o.logger.warn('Kinesis is not taking records in time: spooling to disk until it recovers', {
@@ -176,6 +182,7 @@ export class SpoolingPublisher implements Publisher {
           this.o.logger.warn('spool replay failed; retrying with backoff', { stream: this.o.streamName, records: this.o.spool.depth, err: e });
         }
       }
+      this.kinesisTakesRecords = confirmed.length === round.length;
       if (confirmed.length > 0) {
         await this.o.spool.release(confirmed);
         this.o.onReplayed?.(confirmed.length);
