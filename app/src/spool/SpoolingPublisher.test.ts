@@ -171,6 +171,52 @@ describe('SpoolingPublisher', () => {
     await p.close();
   });
 
+  it('a direct failure during a replay round is not cleared by that round: the next records spool at once', async () => {
+    const gates: Array<() => void> = [];
+    let directCalls = 0;
+    const hangs: Publisher = { publish: () => (directCalls++, new Promise<PublishedRecord>(() => {})), close: async () => {} };
+    const k = fakeKinesis(() => false);
+    let rounds = 0;
+    const slow = {
+      send: async (cmd: PutRecordsCommand) => {
+        if (++rounds === 2 || rounds === 3) await new Promise<void>((r) => gates.push(r));
+        return (k.client as unknown as { send(c: PutRecordsCommand): Promise<PutRecordsCommandOutput> }).send(cmd);
+      },
+    } as unknown as KinesisClient;
+    const spool = await Spool.open({ dir, maxBytes: 1 << 20, logger });
+    await spool.append(rec('a', '1'));
+    await spool.append(rec('a', '2'));
+    const p = make(hangs, slow, spool).start();
+    await until(() => rounds === 2); // round 1 was whole: keys the spool does not hold may go direct
+    await expect(p.publish(rec('c', '1'))).resolves.toEqual({ spooled: true }); // tried direct, missed the deadline
+    expect(directCalls).toBe(1);
+    gates.shift()!(); // round 2 comes back whole, but it was sent before the direct failure
+    await until(() => rounds === 3); // round 3 (c) is out and held
+    await expect(p.publish(rec('d', '1'))).resolves.toEqual({ spooled: true });
+    expect(directCalls).toBe(1);
+    gates.shift()!();
+    await until(() => p.state().depth === 0);
+    await p.close();
+  });
+
+  it('confirms nothing from a replay answer that lacks a result per record', async () => {
+    let calls = 0;
+    const k = fakeKinesis(() => false);
+    const short = {
+      send: async (cmd: PutRecordsCommand) => {
+        if (++calls === 1) return { $metadata: {}, Records: [] } as PutRecordsCommandOutput;
+        return (k.client as unknown as { send(c: PutRecordsCommand): Promise<PutRecordsCommandOutput> }).send(cmd);
+      },
+    } as unknown as KinesisClient;
+    const spool = await Spool.open({ dir, maxBytes: 1 << 20, logger });
+    await spool.append(rec('a', '1'));
+    const p = make(failing, short, spool).start();
+    await until(() => p.state().depth === 0);
+    expect(calls).toBeGreaterThanOrEqual(2);
+    expect(k.stored).toEqual(['a:1']);
+    await p.close();
+  });
+
   it('answers 503 with Retry-After when the spool is full, and spools nothing of the record', async () => {
     const k = fakeKinesis(() => true);
     const spool = await Spool.open({ dir, maxBytes: 1024 * 1024, logger });

@@ -53,6 +53,8 @@ export class SpoolingPublisher implements Publisher {
   private mode: SpoolState['mode'];
   /** The last replay round was confirmed whole: Kinesis is taking records, the spool only has to drain. */
   private kinesisTakesRecords = false;
+  /** Direct attempts that failed or missed the deadline, ever: a replay round started before one cannot clear it. */
+  private directFailures = 0;
   private stopped = false;
   private wakeUp: (() => void) | undefined;
   private loop: Promise<void> | undefined;
@@ -98,6 +100,7 @@ export class SpoolingPublisher implements Publisher {
     // The direct attempt may still land later: a duplicate the consumer absorbs, never a loss.
     direct.catch(() => {});
     this.kinesisTakesRecords = false;
+    this.directFailures++;
     if (this.mode === 'direct') {
       this.mode = 'spooling';
       this.o.logger.warn('Kinesis is not taking records in time: spooling to disk until it recovers', {
@@ -169,20 +172,23 @@ export class SpoolingPublisher implements Publisher {
         continue;
       }
       const round = this.pickRound();
+      const directFailuresBefore = this.directFailures;
       let confirmed: SpoolEntry[] = [];
       try {
         const res = await this.o.kinesis.send(
           new PutRecordsCommand({ StreamName: this.o.streamName, Records: round.map((e) => ({ PartitionKey: e.partitionKey, Data: e.data })) }),
           { abortSignal: AbortSignal.timeout(this.o.callTimeoutMs) },
         );
-        confirmed = round.filter((_, i) => !res.Records?.[i]?.ErrorCode);
+        // A record is confirmed by its own result; an answer that does not have one per record confirms nothing.
+        if (res.Records?.length === round.length) confirmed = round.filter((_, i) => !res.Records![i]!.ErrorCode);
       } catch (e) {
         if (Date.now() - lastWarn > 10_000) {
           lastWarn = Date.now();
           this.o.logger.warn('spool replay failed; retrying with backoff', { stream: this.o.streamName, records: this.o.spool.depth, err: e });
         }
       }
-      this.kinesisTakesRecords = confirmed.length === round.length;
+      // Whole, and no direct attempt failed meanwhile (that failure is the newer news).
+      this.kinesisTakesRecords = confirmed.length === round.length && this.directFailures === directFailuresBefore;
       if (confirmed.length > 0) {
         await this.o.spool.release(confirmed);
         this.o.onReplayed?.(confirmed.length);
