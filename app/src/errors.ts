@@ -58,6 +58,12 @@ export class UriTooLongError extends GatewayError {
   readonly status = 414;
 }
 
+export class MethodNotAllowedError extends GatewayError {
+  override readonly name = 'MethodNotAllowedError';
+  readonly code = 'METHOD_NOT_ALLOWED';
+  readonly status = 405;
+}
+
 export class UnsupportedMediaTypeError extends GatewayError {
   override readonly name = 'UnsupportedMediaTypeError';
   readonly code = 'UNSUPPORTED_MEDIA_TYPE';

@@ -70,7 +70,13 @@ async function main() {
   // A bad key file fails start-up here, not the first request.
   const fe = config.fieldEncryption;
   const prepareRecord = fe.sensitiveFields.length > 0 ? createFieldEncryptor({ sensitiveFields: fe.sensitiveFields, keyring: keyringFor(fe) }) : undefined;
-  const idempotency = new IdempotencyStore({ dynamo, tableName: config.status.tableName });
+  // The lease must outlast the longest a first attempt can still be publishing (retries until the deadline, a call
+  // in flight, the status wait), or a retry takes it over and publishes the same operation while it still runs.
+  const idempotency = new IdempotencyStore({
+    dynamo,
+    tableName: config.status.tableName,
+    leaseMs: Math.max(30_000, k.retry.deadlineMs + 2 * k.timeoutMs + 5_000),
+  });
   const verifyToken = createTokenVerifier({ ...config.auth, cacheSize: config.auth.tokenCacheSize });
   const streamReady = streamReadiness(kinesis, k.streamName);
   let draining = false;

@@ -40,3 +40,11 @@ describe('hasAnyPermission', () => {
     expect(hasAnyPermission(parsePermissions(['b1:l2:appointment:*']), scope)).toBe(false);
   });
 });
+
+describe('a scope with a missing part', () => {
+  it('matches no permission, not even all wildcards (an outcome salvaged without its scope is visible to nobody)', () => {
+    const partial = { businessId: 'b1', locationId: undefined, resourceType: 'appointment' } as unknown as typeof scope;
+    expect(hasAnyPermission([['*', '*', '*', '*']], partial)).toBe(false);
+    expect(isAllowed([['*', '*', '*', '*']], partial, 'list')).toBe(false);
+  });
+});

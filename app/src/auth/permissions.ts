@@ -27,7 +27,8 @@ export function parsePermissions(claim: unknown): Permission[] {
   return out;
 }
 
-const matches = (pattern: string, value: string) => pattern === WILDCARD || pattern === value;
+// A wildcard matches any value, never a missing one (an outcome salvaged without its scope is visible to nobody).
+const matches = (pattern: string, value: string | undefined) => typeof value === 'string' && (pattern === WILDCARD || pattern === value);
 
 function inScope(p: Permission, s: Scope): boolean {
   return matches(p[0], s.businessId) && matches(p[1], s.locationId) && matches(p[2], s.resourceType);

@@ -73,6 +73,17 @@ describe('createTokenVerifier with a secret (HS256)', () => {
     }
   });
 
+  it('verifies a long-lived token again after 10 minutes, as often as the key set is re-read', async () => {
+    let t = Date.parse('2030-01-01T00:00:00Z');
+    const v = createTokenVerifier({ secret: SECRET, now: () => t });
+    const token = await hs256({}, { exp: Math.floor(t / 1000) + 3600 });
+    const verified = await v(token);
+    t += 9 * 60_000;
+    expect(await v(token)).toBe(verified); // from the cache
+    t += 2 * 60_000;
+    expect(await v(token)).not.toBe(verified); // verified again: a new principal
+  });
+
   it('refuses to be built without a secret or JWKS URL', () => {
     expect(() => createTokenVerifier({})).toThrow(/exactly one/);
   });

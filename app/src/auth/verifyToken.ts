@@ -33,16 +33,22 @@ export interface TokenVerifierOptions {
  * serves a token past its `exp`.
  * @throws Error at construction when neither a secret nor a JWKS URL is given.
  */
+/** How long the key set and a verified token are trusted before they are fetched or verified again. */
+const VERIFIED_TOKEN_MAX_AGE_MS = 600_000;
+
 export function createTokenVerifier(o: TokenVerifierOptions): TokenVerifier {
   if (!o.secret === !o.jwksUrl) throw new Error('createTokenVerifier needs exactly one of secret or jwksUrl');
   if (o.secret && o.secret.byteLength < 32) throw new Error('createTokenVerifier: the HS256 secret must be at least 32 bytes');
-  const key: Uint8Array | JWTVerifyGetKey = o.secret ?? createRemoteJWKSet(o.jwksUrl!, { cooldownDuration: 30_000, cacheMaxAge: 600_000 });
+  const key: Uint8Array | JWTVerifyGetKey =
+    o.secret ?? createRemoteJWKSet(o.jwksUrl!, { cooldownDuration: 30_000, cacheMaxAge: VERIFIED_TOKEN_MAX_AGE_MS });
   const algorithms = o.secret ? ['HS256'] : ['RS256', 'ES256'];
   const verifyOptions = { algorithms, issuer: o.issuer, audience: o.audience, requiredClaims: ['exp'] };
   const maxLength = o.maxTokenLength ?? 8192;
   const cacheSize = o.cacheSize ?? 10_000;
   const now = o.now ?? Date.now;
-  const cache = new Map<string, Principal>();
+  // Each entry until the token's exp, or until the key set is re-read (cacheMaxAge below), whichever is first:
+  // a key withdrawn from the JWKS stops its tokens from the cache as soon as it stops them from jose.
+  const cache = new Map<string, { principal: Principal; until: number }>();
 
   const toPrincipal = (payload: JWTPayload): Principal => {
     if (typeof payload.sub !== 'string' || payload.sub.length === 0) throw new UnauthorizedError('invalid or expired token');
@@ -54,7 +60,7 @@ export function createTokenVerifier(o: TokenVerifierOptions): TokenVerifier {
     const hit = cache.get(token);
     if (hit) {
       // A cached token is only as good as its exp; the jose check also allows no clock tolerance.
-      if (hit.exp * 1000 > now()) return hit;
+      if (hit.until > now()) return hit.principal;
       cache.delete(token);
     }
     let principal: Principal;
@@ -68,7 +74,7 @@ export function createTokenVerifier(o: TokenVerifierOptions): TokenVerifier {
     }
     if (cacheSize > 0) {
       if (cache.size >= cacheSize) cache.delete(cache.keys().next().value!);
-      cache.set(token, principal);
+      cache.set(token, { principal, until: Math.min(principal.exp * 1000, now() + VERIFIED_TOKEN_MAX_AGE_MS) });
     }
     return principal;
   };

@@ -117,6 +117,21 @@ describe('IdempotencyStore', () => {
     expect(await item('alice', req.key)).toMatchObject({ state: 'pending', claimedAt: t });
   });
 
+  it('an attempt whose claim was taken over cannot write the answer; the one that took it over does', async () => {
+    let t = 1_800_000_000_000;
+    const s = store({ now: () => t });
+    const req = request();
+    const first = await s.claim(req, { requestId: 'r-1' });
+    if (first.outcome !== 'claimed') throw new Error('expected a claim');
+    t += 30_000;
+    const second = await s.claim(req, { requestId: 'r-2' });
+    if (second.outcome !== 'claimed') throw new Error('expected a takeover');
+    await first.complete({ requestId: 'r-1', timestamp: 'first' }).catch(() => {});
+    expect(await item('alice', req.key)).toMatchObject({ state: 'pending' });
+    await second.complete({ requestId: 'r-1', timestamp: 'second' });
+    expect(await item('alice', req.key)).toMatchObject({ state: 'done', answer: { timestamp: 'second' } });
+  });
+
   it('treats an expired item that TTL has not deleted yet as absent', async () => {
     const t = 1_800_000_000_000;
     const req = request();

@@ -154,8 +154,14 @@ export class IdempotencyStore {
     return {
       outcome: 'claimed',
       ids,
+      // Only the current owner answers: an attempt whose lease another took over must not write over it.
       complete: (answer) =>
-        this.update(pk, 'SET #state = :done, #answer = :answer', '#state = :pending', { ':done': 'done', ':answer': answer, ':pending': 'pending' }),
+        this.update(pk, 'SET #state = :done, #answer = :answer', '#owner = :owner AND #state = :pending', {
+          ':done': 'done',
+          ':answer': answer,
+          ':owner': owner,
+          ':pending': 'pending',
+        }),
       release: () => this.update(pk, 'SET claimedAt = :zero', '#owner = :owner AND #state = :pending', { ':zero': 0, ':owner': owner, ':pending': 'pending' }),
       discard: async () => {
         try {

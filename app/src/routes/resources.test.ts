@@ -157,6 +157,7 @@ describe('refused requests write nothing', () => {
     ['21 filters', 400, 'VALIDATION_ERROR', 'GET', `/api/resources/${BL}?${Array.from({ length: 21 }, (_, i) => `f${i}=1`).join('&')}`, {}],
     ['a __proto__ key in data', 400, 'VALIDATION_ERROR', 'POST', `/api/resources/${BL}`, { raw: '{"data":{"a":{"__proto__":{"x":1}}}}', headers: { 'Content-Type': 'application/json' } }],
     ['a number beyond 2^53 in data', 400, 'VALIDATION_ERROR', 'POST', `/api/resources/${BL}`, { raw: '{"data":{"card":{"n":12345678901234567890}}}', headers: { 'Content-Type': 'application/json' } }],
+    ['an escaped lone surrogate in data', 400, 'VALIDATION_ERROR', 'POST', `/api/resources/${BL}`, { raw: '{"data":{"a":"x\\ud800"}}', headers: { 'Content-Type': 'application/json' } }],
     ['an unknown route', 404, 'NOT_FOUND', 'GET', '/api/nothing', {}],
   ] as const)('%s: %i %s', async (_name, status, code, method, path, opts) => {
     const res = await call(method, path, opts as Parameters<typeof call>[2]);
@@ -172,6 +173,12 @@ describe('refused requests write nothing', () => {
     const res = await call('POST', `/api/resources/${BL}`, { raw: '{"data":{"card":{"n":-1e300}}}', headers: { 'Content-Type': 'application/json' } });
     expect(((await res.json()) as { error: { details: { field: string }[] } }).error.details.map((d) => d.field)).toEqual(['json.data.card.n']);
     expect((await call('POST', `/api/resources/${BL}`, { body: { data: { n: Number.MAX_SAFE_INTEGER, x: 1.5 } } })).status).toBe(202);
+  });
+
+  it('answers HEAD on resources with 405 and writes nothing (Hono would run the GET handler: a list)', async () => {
+    const res = await call('HEAD', `/api/resources/${BL}`, {});
+    expect(res.status).toBe(405);
+    expect(await written()).toHaveLength(0);
   });
 
   it('names each bad field in error.details', async () => {

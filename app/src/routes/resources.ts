@@ -8,7 +8,7 @@ import type { OperationAcceptor } from '../accept/OperationAcceptor';
 import { authenticate } from '../auth/authenticate';
 import { isAllowed } from '../auth/permissions';
 import type { TokenVerifier } from '../auth/verifyToken';
-import { ForbiddenError, GatewayError, PayloadTooLargeError, StreamUnavailableError, UnsupportedMediaTypeError, ValidationError } from '../errors';
+import { ForbiddenError, GatewayError, MethodNotAllowedError, PayloadTooLargeError, StreamUnavailableError, UnsupportedMediaTypeError, ValidationError } from '../errors';
 import { requestFingerprint } from '../idempotency/fingerprint';
 import type { AttemptIds, IdempotencyStore } from '../idempotency/IdempotencyStore';
 import { resourceRouteDocs } from '../openapi/routeDocs';
@@ -198,6 +198,11 @@ export function createResourcesRouter(deps: ResourcesRouterDeps) {
 
   const docs = resourceRouteDocs();
   return new Hono<GatewayEnv>()
+    // Hono answers HEAD with the GET handler, and a GET here is a list: an operation put on the stream.
+    .use(async (c, next) => {
+      if (c.req.method === 'HEAD') throw new MethodNotAllowedError('HEAD is not supported on resources; use GET to list');
+      await next();
+    })
     .use(authenticate(deps.verifyToken))
     .post('/:bl', describeRoute(docs.create), scopeFor('create', CollectionParamsSchema), ...jsonBody, async (c) => {
       const body = c.req.valid('json');

@@ -18,6 +18,9 @@ export function findUnsafeJson(value: unknown, path = '', depth = 0): { field: s
   if (typeof value === 'number' && Math.abs(value) > Number.MAX_SAFE_INTEGER) {
     return { field: path || '(root)', message: `numbers must lie within ±${Number.MAX_SAFE_INTEGER}` };
   }
+  // An escaped lone surrogate (`"\ud800"`) passes the strict UTF-8 decoding of the body as ASCII, then becomes
+  // U+FFFD on the way out: refuse it like invalid UTF-8.
+  if (typeof value === 'string' && !value.isWellFormed()) return { field: path || '(root)', message: 'the string is not valid Unicode (a lone surrogate)' };
   if (value === null || typeof value !== 'object') return undefined;
   if (depth >= MAX_JSON_DEPTH) return { field: path || '(root)', message: `nesting deeper than ${MAX_JSON_DEPTH} levels` };
   if (Array.isArray(value)) {
@@ -30,6 +33,7 @@ export function findUnsafeJson(value: unknown, path = '', depth = 0): { field: s
   for (const key of Object.keys(value)) {
     const here = path ? `${path}.${key}` : key;
     if (FORBIDDEN_KEYS.has(key)) return { field: here, message: `key "${key}" is not allowed` };
+    if (!key.isWellFormed()) return { field: here, message: 'the key is not valid Unicode (a lone surrogate)' };
     const found = findUnsafeJson((value as Record<string, unknown>)[key], here, depth + 1);
     if (found) return found;
   }
