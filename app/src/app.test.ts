@@ -53,6 +53,15 @@ describe('createApp error mapping', () => {
     expect((await app.request('/health')).headers.get('Connection')).toBe('close');
   });
 
+  it('keeps an X-Request-ID of the documented alphabet, and replaces one outside it', async () => {
+    for (const id of ['abc', 'my-req_1', 'a'.repeat(128)]) {
+      expect((await h.app().request('/health', { headers: { 'X-Request-ID': id } })).headers.get('X-Request-ID')).toBe(id);
+    }
+    for (const id of ['my-req.1', 'a:b', 'a=b']) {
+      expect((await h.app().request('/health', { headers: { 'X-Request-ID': id } })).headers.get('X-Request-ID')).toMatch(/^[0-9a-f-]{36}$/);
+    }
+  });
+
   it('replaces an X-Request-ID that could forge log fields', async () => {
     const res = await h.app().request('/health', { headers: { 'X-Request-ID': 'a'.repeat(200) } });
     expect(res.headers.get('X-Request-ID')).toMatch(/^[0-9a-f-]{36}$/);

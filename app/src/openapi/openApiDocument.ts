@@ -26,7 +26,7 @@ Example: \`business-123:*:appointment:*\` grants every operation on appointments
 same \`sub\` within 24 hours replays the first answer (same status, \`requestId\`, \`Location\` and body) without writing
 a second record; the same key with a different request (method, path, scope headers or body) is 422.
 
-**Correlation**: every answer carries \`X-Request-ID\`: the caller's, if it matches \`[A-Za-z0-9._:-]{1,128}\`, else a
+**Correlation**: every answer carries \`X-Request-ID\`: the caller's, if it matches \`[A-Za-z0-9_-]{1,128}\`, else a
 generated UUID. It is logged with every line about the request, by the gateway and the consumer.`;
 
 /** An error body whose `error.code` is `code`. */

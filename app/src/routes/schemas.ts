@@ -36,7 +36,8 @@ export const WriteHeadersSchema = v.object({
  * `X-Request-ID`: a correlation id the caller may choose; one that does not match is replaced by a generated
  * UUID (not refused). Short and visible, so it cannot forge log fields.
  */
-export const CorrelationIdSchema = v.pipe(v.string(), v.regex(/^[A-Za-z0-9._:-]{1,128}$/));
+// What Hono's requestId middleware keeps ([\w=-]) and ours allows, both: anything else gets a fresh UUID.
+export const CorrelationIdSchema = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,128}$/));
 
 /** `{bl}`: the path's `{businessId}-{locationId}`. */
 export const CollectionParamsSchema = v.object({ bl: v.pipe(v.string(), v.maxLength(129, 'is too long')) });
