@@ -1,4 +1,11 @@
-import { PutRecordCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import {
+  DeleteStreamCommand,
+  DescribeStreamSummaryCommand,
+  ListStreamsCommand,
+  PutRecordCommand,
+  SplitShardCommand,
+  type KinesisClient,
+} from '@aws-sdk/client-kinesis';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -76,9 +83,9 @@ const fail = (event: KinesisStreamEvent, index: number): KinesisStreamBatchRespo
 });
 
 /** Polls until `done` holds, at most `ms`. */
-async function until(done: () => boolean, ms = 5000): Promise<void> {
+async function until(done: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
   const deadline = Date.now() + ms;
-  while (!done()) {
+  while (!(await done())) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 5));
   }
@@ -202,6 +209,44 @@ describe('EventSourceMapping', () => {
     const { esm: restarted } = mapping(name, second.handler, { dir });
     await restarted.pollOnce();
     expect(second.calls.map((c) => c.texts)).toEqual([['2']]);
+  });
+
+  it('ignores the checkpoint of an earlier stream of the same name, finished or not, and reads from the start', async () => {
+    const name = await stream();
+    await put(name, 'old');
+    const first = recording();
+    const { esm, dir } = mapping(name, first.handler);
+    await esm.pollOnce();
+    // The stream is deleted and made again (its shard ids repeat); the checkpoints stay. kinesalite's sequence
+    // numbers carry the stream's creation second: a new second makes the new stream's numbers differ.
+    await new Promise((r) => setTimeout(r, 1100));
+    await kinesis.send(new DeleteStreamCommand({ StreamName: name }));
+    await until(async () => !(await kinesis.send(new ListStreamsCommand({}))).StreamNames?.includes(name));
+    await ensureStream(kinesis, name, 1);
+    await put(name, 'new');
+    const second = recording();
+    const { esm: restarted } = mapping(name, second.handler, { dir });
+    await restarted.pollOnce();
+    expect(second.calls.map((c) => c.texts)).toEqual([['new']]);
+  });
+
+  it('finds, while running, the shards a split makes, and reads them after their parent', async () => {
+    const name = await stream();
+    await put(name, 'before');
+    const seen: string[] = [];
+    const handler: KinesisBatchHandler = async (event) => {
+      seen.push(...event.Records.map((r) => Buffer.from(r.kinesis.data, 'base64').toString()));
+      return { batchItemFailures: [] };
+    };
+    const { esm } = mapping(name, handler, { rediscoverMs: 20 });
+    await esm.start();
+    await until(() => seen.length === 1);
+    await kinesis.send(new SplitShardCommand({ StreamName: name, ShardToSplit: 'shardId-000000000000', NewStartingHashKey: (2n ** 127n).toString() }));
+    await until(async () => (await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: name }))).StreamDescriptionSummary?.StreamStatus === 'ACTIVE');
+    await put(name, 'after', SHARD_1);
+    await until(() => seen.length === 2);
+    expect(seen).toEqual(['before', 'after']);
+    await esm.stop();
   });
 
   it('start polls continuously, and stop waits for the in-flight batch and checkpoints it', async () => {

@@ -35,6 +35,8 @@ export interface EventSourceMappingOptions {
   batchSize?: number;
   /** Pause of a shard's loop after an empty read or a failed invocation. @default 200 */
   pollIntervalMs?: number;
+  /** How often the shards are listed again while running, to find those a reshard made. @default 10000 */
+  rediscoverMs?: number;
   /** Retries of a failing record before it goes to the dead-letter file (Lambda's MaximumRetryAttempts). @default 3 */
   maxRetries?: number;
   /** Directory of the per-shard checkpoint files. */
@@ -51,6 +53,8 @@ export interface EventSourceMappingOptions {
 /** A shard's persisted position: the last sequence number whose record is done (applied or dead-lettered). */
 interface Checkpoint {
   shardId: string;
+  /** The shard's first sequence number: tells this shard from one of the same id in an earlier stream. */
+  shardStart?: string;
   sequenceNumber?: string;
   /** The shard is closed and fully processed (children may start). */
   finished?: boolean;
@@ -93,7 +97,8 @@ export class EventSourceMapping {
   #loops: Promise<void>[] = [];
   #abort?: AbortController;
   #running = false;
-  #discovery?: Promise<void>;
+  #discovery?: Promise<unknown>;
+  #rediscovery?: NodeJS.Timeout;
 
   constructor(o: EventSourceMappingOptions) {
     if (!o.streamName) throw new Error('EventSourceMapping needs a streamName');
@@ -102,6 +107,7 @@ export class EventSourceMapping {
     this.#o = {
       batchSize,
       pollIntervalMs: o.pollIntervalMs ?? 200,
+      rediscoverMs: o.rediscoverMs ?? 10_000,
       maxRetries: o.maxRetries ?? 3,
       logger: o.logger ?? console,
       region: o.region ?? 'us-east-1',
@@ -121,6 +127,17 @@ export class EventSourceMapping {
     this.#running = true;
     this.#abort = new AbortController();
     this.#loops = [...this.#shards.values()].map((s) => this.#loop(s, this.#abort!.signal));
+    // Shards appear when the stream is resharded: Lambda finds them, so list again now and then.
+    this.#rediscovery = setInterval(() => {
+      this.#listShards()
+        .then((added) => {
+          if (!this.#running) return;
+          for (const s of added) this.#loops.push(this.#loop(s, this.#abort!.signal));
+          if (added.length > 0) this.#o.logger.info('new shards found', { shards: added.map((s) => s.shard.ShardId) });
+        })
+        .catch((e: unknown) => this.#o.logger.warn('listing shards failed; will retry', { error: String(e) }));
+    }, this.#o.rediscoverMs);
+    this.#rediscovery.unref();
     this.#o.logger.info('event source mapping started', { streamName: this.#o.streamName, shards: this.#shards.size });
   }
 
@@ -128,6 +145,7 @@ export class EventSourceMapping {
   async stop(): Promise<void> {
     if (!this.#running) return;
     this.#running = false;
+    clearInterval(this.#rediscovery);
     this.#abort?.abort();
     await Promise.all(this.#loops);
     this.#loops = [];
@@ -144,27 +162,47 @@ export class EventSourceMapping {
     return counts.reduce((a, b) => a + b, 0);
   }
 
-  #discover(): Promise<void> {
-    this.#discovery ??= (async () => {
-      const { kinesis, streamName } = this.#o;
+  /** Lists the shards once (concurrent callers share it); see {@link #listShards} for later listings. */
+  async #discover(): Promise<void> {
+    this.#discovery ??= this.#listShards();
+    await this.#discovery;
+  }
+
+  /** Adds the shards not known yet, each with its checkpoint (a checkpoint of an earlier stream is ignored). */
+  async #listShards(): Promise<ShardState[]> {
+    const { kinesis, streamName } = this.#o;
+    if (!this.#streamArn) {
       const summary = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: streamName }));
-      this.#streamArn =
-        summary.StreamDescriptionSummary?.StreamARN ?? `arn:aws:kinesis:${this.#o.region}:${ACCOUNT}:stream/${streamName}`;
-      let nextToken: string | undefined;
-      do {
-        const out = await kinesis.send(
-          nextToken ? new ListShardsCommand({ NextToken: nextToken }) : new ListShardsCommand({ StreamName: streamName }),
-        );
-        for (const shard of out.Shards ?? []) {
-          const id = shard.ShardId!;
-          if (this.#shards.has(id)) continue;
-          const checkpoint = (await this.#readCheckpoint(id)) ?? { shardId: id, updatedAt: new Date().toISOString() };
-          this.#shards.set(id, { shard, checkpoint, pending: [], endOfShard: false });
+      this.#streamArn = summary.StreamDescriptionSummary?.StreamARN ?? `arn:aws:kinesis:${this.#o.region}:${ACCOUNT}:stream/${streamName}`;
+    }
+    const added: ShardState[] = [];
+    let nextToken: string | undefined;
+    do {
+      const out = await kinesis.send(
+        nextToken ? new ListShardsCommand({ NextToken: nextToken }) : new ListShardsCommand({ StreamName: streamName }),
+      );
+      for (const shard of out.Shards ?? []) {
+        const id = shard.ShardId!;
+        if (this.#shards.has(id)) continue;
+        const shardStart = shard.SequenceNumberRange?.StartingSequenceNumber;
+        let checkpoint = await this.#readCheckpoint(id);
+        if (checkpoint?.shardStart !== undefined && shardStart !== undefined && checkpoint.shardStart !== shardStart) {
+          // Same shard id, another stream (it was deleted and made again): its position means nothing here.
+          this.#o.logger.warn('ignoring the checkpoint of an earlier stream; reading the shard from its start', { shardId: id });
+          checkpoint = undefined;
         }
-        nextToken = out.NextToken;
-      } while (nextToken);
-    })();
-    return this.#discovery;
+        const state: ShardState = {
+          shard,
+          checkpoint: checkpoint ?? { shardId: id, ...(shardStart ? { shardStart } : {}), updatedAt: new Date().toISOString() },
+          pending: [],
+          endOfShard: false,
+        };
+        this.#shards.set(id, state);
+        added.push(state);
+      }
+      nextToken = out.NextToken;
+    } while (nextToken);
+    return added;
   }
 
   async #loop(state: ShardState, signal: AbortSignal): Promise<void> {
@@ -189,8 +227,9 @@ export class EventSourceMapping {
   /** Reads up to a full batch and invokes the handler once. Returns the records delivered. */
   async #step(state: ShardState): Promise<number> {
     if (state.checkpoint.finished) return 0;
-    const parent = state.shard.ParentShardId && this.#shards.get(state.shard.ParentShardId);
-    if (parent && !parent.checkpoint.finished) return 0; // Lambda finishes a parent before its children
+    // Lambda finishes a shard's parents (two after a merge) before the shard itself.
+    const parents = [state.shard.ParentShardId, state.shard.AdjacentParentShardId].map((id) => (id ? this.#shards.get(id) : undefined));
+    if (parents.some((p) => p && !p.checkpoint.finished)) return 0;
     if (state.pending.length === 0 && state.endOfShard) {
       state.checkpoint = { ...state.checkpoint, finished: true, updatedAt: new Date().toISOString() };
       await this.#writeCheckpoint(state.checkpoint);
@@ -237,7 +276,7 @@ export class EventSourceMapping {
   async #advance(state: ShardState, count: number): Promise<void> {
     const last = state.pending[count - 1]!;
     state.pending.splice(0, count);
-    state.checkpoint = { shardId: state.shard.ShardId!, sequenceNumber: last.SequenceNumber!, updatedAt: new Date().toISOString() };
+    state.checkpoint = { ...state.checkpoint, sequenceNumber: last.SequenceNumber!, updatedAt: new Date().toISOString() };
     await this.#writeCheckpoint(state.checkpoint);
   }
 
@@ -246,15 +285,21 @@ export class EventSourceMapping {
     const shardId = state.shard.ShardId!;
     if (!state.iterator) {
       const at = state.checkpoint.sequenceNumber;
-      const out = await kinesis.send(
-        new GetShardIteratorCommand({
-          StreamName: streamName,
-          ShardId: shardId,
-          ...(at
-            ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: at }
-            : { ShardIteratorType: 'TRIM_HORIZON' }),
-        }),
-      );
+      const iterator = (after?: string) =>
+        kinesis.send(
+          new GetShardIteratorCommand({
+            StreamName: streamName,
+            ShardId: shardId,
+            ...(after ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: after } : { ShardIteratorType: 'TRIM_HORIZON' }),
+          }),
+        );
+      const out = await iterator(at).catch(async (e: unknown) => {
+        // A sequence number of another stream (this one was made again under the same name): start over.
+        if (!at || (e as Error).name !== 'InvalidArgumentException') throw e;
+        this.#o.logger.warn('the checkpoint is not of this stream; reading the shard from its start', { shardId, error: String(e) });
+        state.checkpoint = { shardId, ...(state.checkpoint.shardStart ? { shardStart: state.checkpoint.shardStart } : {}), updatedAt: new Date().toISOString() };
+        return iterator(undefined);
+      });
       state.iterator = out.ShardIterator;
     }
     try {
