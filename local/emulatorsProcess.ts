@@ -16,4 +16,8 @@ const stop = async () => {
   process.exit(0);
 };
 process.on('SIGTERM', () => void stop());
-process.on('SIGINT', () => void stop());
+// Under `npm start`, Ctrl-C reaches the whole process group at once: the emulators wait for the launcher's
+// SIGTERM, which comes after the gateway and the consumer have drained into them.
+process.on('SIGINT', () => {
+  if (process.env.LOCAL_LAUNCHER !== '1') void stop();
+});

@@ -50,12 +50,18 @@ const childEnv = {
   LOCAL_DYNAMODB_PORT: String(dynamoPort),
 };
 
+const EXIT_WITH_LAUNCHER = new URL('./exitWithLauncher.ts', import.meta.url).href;
+
 const children: { name: string; proc: ChildProcess }[] = [];
 let stopping = false;
 
 function run(name: string, script: string): ChildProcess {
   // Children stay in the launcher's process group, so a kill of the group ends them all.
-  const proc = spawn(process.execPath, ['--import', 'tsx', script], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  // stdin is a pipe only the launcher writes: it ends when the launcher dies, and exitWithLauncher.ts stops the child.
+  const proc = spawn(process.execPath, ['--import', 'tsx', '--import', EXIT_WITH_LAUNCHER, script], {
+    env: { ...childEnv, LOCAL_LAUNCHER: '1' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   for (const stream of [proc.stdout!, proc.stderr!]) {
     createInterface({ input: stream }).on('line', (line) => process.stdout.write(`[${name}] ${line}\n`));
   }
