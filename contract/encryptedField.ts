@@ -43,7 +43,10 @@ export function fieldEncryptionContext(op: Pick<ResourceOperation, 'businessId' 
 
 /** Where in a record one encrypted value sits, as bound inside its ciphertext. */
 export interface FieldBinding {
-  /** The resource (`resourceId`) for data fields; the request (`requestId`) for list filters. */
+  /**
+   * The resource and the request (`{resourceId}/{requestId}`) for data fields, so a ciphertext copied into a
+   * later request for the same resource is refused too; the request (`requestId`) for list filters.
+   */
   subject: string;
   /** `data.{name}` or `filters.{name}`. */
   field: string;
@@ -59,7 +62,8 @@ export function encryptableValues(op: ResourceOperation): Record<string, unknown
 /** The binding of field `name` of `op`. */
 export function fieldBinding(op: ResourceOperation, name: string): FieldBinding {
   if (op.operation === 'list') return { subject: op.requestId, field: `filters.${name}` };
-  return { subject: op.resourceId, field: `data.${name}` };
+  // A resourceId has no '/', so the pair is unambiguous.
+  return { subject: `${op.resourceId}/${op.requestId}`, field: `data.${name}` };
 }
 
 /** The plaintext of a field ciphertext (as UTF-8 JSON). */

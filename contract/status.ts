@@ -32,6 +32,8 @@ export interface StatusItem {
   resourceType: string;
   resourceId?: string;
   result?: unknown;
+  /** The operation completed, but its result is too large for a status item (400 KB) and was left out. */
+  resultOmitted?: boolean;
   error?: OperationError;
   acceptedAt: string;
   updatedAt: string;

@@ -135,6 +135,24 @@ describe('field encryption', () => {
     expect(existsSync(join(dir, 'dead-letter.jsonl'))).toBe(false);
   });
 
+  it('marks failed a later request on the same resource that replays an earlier request\'s ciphertext', async () => {
+    const created = await send(encrypting, A, tokens.a, 'POST', path(A), { data: { patientName: NAME } });
+    const old = ((await recordOf(created.requestId)).json.data as Record<string, unknown>).patientName;
+    const encrypt = createFieldEncryptor({ sensitiveFields: ['patientName'], keyring: localKeyring(join(dir, 'field-encryption.key')) });
+    // A writer that can put records: a patch of the same resource and tenant carrying the create's ciphertext.
+    const replayer = h.app({
+      prepareRecord: async (op) => {
+        const record = (await encrypt(op)) as Extract<ResourceOperation, { operation: 'patch' }>;
+        return { ...record, data: { ...record.data, patientName: old } };
+      },
+    });
+    const replayed = await send(replayer, A, tokens.a, 'PATCH', `${path(A)}/${created.id}`, { data: { patientName: 'placeholder' } });
+    expect(await statusOf(replayed.requestId, tokens.a)).toMatchObject({
+      status: 'failed',
+      error: { code: 'DECRYPTION_FAILED', message: 'field data.patientName could not be decrypted: the ciphertext belongs to another resource or field' },
+    });
+  });
+
   it('answers 503 ENCRYPTION_UNAVAILABLE and writes nothing when the key cannot be used', async () => {
     const arn = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
     const kms = fakeKms(arn);

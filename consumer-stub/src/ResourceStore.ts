@@ -206,8 +206,9 @@ export class ResourceStore {
         );
       } catch (e) {
         if (isConditionalCheckFailed(e)) continue; // changed since our read: decide again on fresh state
-        if (isValidationError(e)) throw new StoreRejectedError((e as Error).message, { cause: e });
-        if (isUnmarshallableValue(e)) throw new StoreRejectedError('a value of data cannot be stored (a number beyond ±9007199254740991?)');
+        // Fixed messages: DynamoDB's own can quote a value, and these reach the status table and the logs.
+        if (isValidationError(e)) throw new StoreRejectedError('the store refused the resource (too large, or a value it cannot hold)', { cause: e });
+        if (isUnmarshallableValue(e)) throw new StoreRejectedError('a value of data cannot be stored (a number beyond ±9007199254740991, or nesting too deep)');
         throw e;
       }
       return { duplicate: false, ...(next.deleted ? {} : { resource: view(item) }) };

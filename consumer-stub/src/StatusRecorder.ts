@@ -55,14 +55,15 @@ export class StatusRecorder {
 
   /**
    * Records `completed` with its result. Returns false when an outcome was already recorded.
-   * A result too large for a status item (400 KB) is recorded as failed `RESULT_TOO_LARGE` instead.
+   * A result too large for a status item (400 KB) is left out (`resultOmitted`): the operation did complete, and
+   * a client that retried it as failed would apply it a second time.
    */
   async completed(subject: OutcomeSubject, result?: unknown): Promise<boolean> {
     try {
       return await this.#put(subject, { status: 'completed', ...(result === undefined ? {} : { result }) });
     } catch (e) {
-      if (!isValidationError(e)) throw e;
-      return this.failed(subject, { code: 'RESULT_TOO_LARGE', message: 'the result does not fit in a status item' });
+      if (!isValidationError(e) || result === undefined) throw e;
+      return this.#put(subject, { status: 'completed', resultOmitted: true });
     }
   }
 
@@ -81,7 +82,7 @@ export class StatusRecorder {
     }
   }
 
-  async #put(subject: OutcomeSubject, outcome: Pick<StatusItem, 'status' | 'result' | 'error'>): Promise<boolean> {
+  async #put(subject: OutcomeSubject, outcome: Pick<StatusItem, 'status' | 'result' | 'resultOmitted' | 'error'>): Promise<boolean> {
     const now = this.#now();
     const item = {
       ...subject,

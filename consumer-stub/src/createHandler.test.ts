@@ -348,6 +348,28 @@ describe('values DynamoDB cannot hold', () => {
 });
 
 describe('outcomes that would not fit', () => {
+  it('a list whose result is too large for a status item is completed without it (resultOmitted), not failed', async () => {
+    const s = scope();
+    const ops = operations(s);
+    const creates = Array.from({ length: 5 }, (_, i) => ops.create(`r${i}`, { blob: 'x'.repeat(90_000) }));
+    const list = ops.list(1, 20);
+    const res = await build()(kinesisEvent(...creates.map((c) => operationRecord(c)), operationRecord(list)));
+    expect(res.batchItemFailures).toEqual([]);
+    const listed = await outcome(list.requestId);
+    expect(listed).toMatchObject({ status: 'completed', resultOmitted: true });
+    expect(listed?.result).toBeUndefined();
+  });
+
+  it('data nested too deep to store is marked failed STORE_REJECTED, not retried', async () => {
+    const s = scope();
+    const op = operations(s).create('r1', { deep: 'PLACEHOLDER' });
+    // Built as text: JSON.stringify itself cannot walk this deep, JSON.parse can.
+    const raw = JSON.stringify(op).replace('"PLACEHOLDER"', `${'['.repeat(20_000)}1${']'.repeat(20_000)}`);
+    const res = await build()(kinesisEvent(kinesisRecord(raw)));
+    expect(res.batchItemFailures).toEqual([]);
+    expect(await outcome(op.requestId)).toMatchObject({ status: 'failed', error: { code: 'STORE_REJECTED' } });
+  });
+
   it('a poison record with a huge sub is marked failed without it, and does not hold the shard', async () => {
     const s = scope();
     const requestId = randomUUID();

@@ -75,8 +75,12 @@ export function isValidationError(e: unknown): boolean {
 
 /**
  * A value the SDK's marshalling refuses before anything is sent (a number beyond ±(2^53−1), a type DynamoDB
- * has no attribute for): final, and its message can quote the value, so it is never passed on.
+ * has no attribute for, nesting too deep to walk): final, and its message can quote the value, so it is never
+ * passed on.
  */
 export function isUnmarshallableValue(e: unknown): boolean {
-  return e instanceof Error && !('$metadata' in e) && /Number\.M(?:AX|IN)_SAFE_INTEGER|Unsupported type passed|Special numeric value/.test(e.message);
+  if (!(e instanceof Error) || '$metadata' in e) return false;
+  // Nesting deep enough to overflow the marshaller's recursion (records that did not come through the gateway).
+  if (e instanceof RangeError) return true;
+  return /Number\.M(?:AX|IN)_SAFE_INTEGER|Unsupported type passed|Special numeric value/.test(e.message);
 }

@@ -40,6 +40,7 @@ export function createRequestsRouter(deps: RequestsRouterDeps) {
           resourceType: item.resourceType,
           ...(item.resourceId !== undefined ? { resourceId: item.resourceId } : {}),
           ...(item.result !== undefined ? { result: item.result } : {}),
+          ...(item.resultOmitted ? { resultOmitted: true as const } : {}),
           ...(item.error !== undefined ? { error: item.error } : {}),
           acceptedAt: item.acceptedAt,
           updatedAt: item.updatedAt,

@@ -114,6 +114,8 @@ export const StatusBodySchema = v.object({
     resourceId: v.optional(ResourceIdSchema),
     /** The consumer's result: the resource for create/update/patch, `{items, page, limit}` for list. */
     result: v.optional(v.unknown()),
+    /** True when the operation completed but its result was too large to keep (read the resource instead). */
+    resultOmitted: v.optional(v.literal(true)),
     error: v.optional(v.object({ code: v.string(), message: v.string() })),
     acceptedAt: TimestampSchema,
     updatedAt: TimestampSchema,
