@@ -57,11 +57,10 @@ async function main() {
   const metrics = new Metrics({ namespace: config.metricsNamespace, defaultDimensions: { service: 'gateway' } });
   const { publisher, spooling } = await createPublisher({ kinesis, kinesisConfig: k, spoolConfig: config.spool, logger, metrics });
   const flushMetrics = setInterval(() => {
-    if (spooling) {
-      const s = spooling.state();
-      metrics.observe(GATEWAY_METRICS.spoolDepth, s.depth, 'Count');
-      metrics.observe(GATEWAY_METRICS.spoolOldestAgeMs, s.oldestAgeMs, 'Milliseconds');
-    }
+    // Always, 0 without a spool: the SpoolNotEmpty alarm takes silence for a gateway that stopped reporting.
+    const s = spooling?.state();
+    metrics.observe(GATEWAY_METRICS.spoolDepth, s?.depth ?? 0, 'Count');
+    metrics.observe(GATEWAY_METRICS.spoolOldestAgeMs, s?.oldestAgeMs ?? 0, 'Milliseconds');
     metrics.flush();
   }, 10_000);
   flushMetrics.unref();

@@ -47,23 +47,26 @@ describe('StreamMonitoring', () => {
     { Name: 'TargetGroup', Value: ref(stack.gateway.service.targetGroup.targetGroupFullName) },
   ];
 
-  // [alarm, namespace, metric, statistic, period (s), threshold, comparison, evaluation periods, dimensions]
+  // [alarm, namespace, metric, statistic, period (s), threshold, comparison, evaluation periods, dimensions, missing data]
   const alarms = [
     ['writeThrottled', 'AWS/Kinesis', 'WriteProvisionedThroughputExceeded', 'Sum', 60, 0, 'GreaterThanThreshold', 5, streamDimension],
     ['readThrottled', 'AWS/Kinesis', 'ReadProvisionedThroughputExceeded', 'Sum', 60, 0, 'GreaterThanThreshold', 5, streamDimension],
-    ['iteratorAge', 'AWS/Kinesis', 'GetRecords.IteratorAgeMilliseconds', 'Maximum', 60, 300_000, 'GreaterThanThreshold', 5, streamDimension],
+    ['iteratorAge', 'AWS/Kinesis', 'GetRecords.IteratorAgeMilliseconds', 'Maximum', 60, 300_000, 'GreaterThanThreshold', 5, streamDimension, 'breaching'],
     ['consumerErrors', 'AWS/Lambda', 'Errors', 'Sum', 300, 1, 'GreaterThanOrEqualToThreshold', 1,
       [{ Name: 'FunctionName', Value: ref(stack.consumer.function.functionName) }]],
     ['failedBatches', 'AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'Maximum', 60, 1, 'GreaterThanOrEqualToThreshold', 1,
       [{ Name: 'QueueName', Value: ref(stack.consumer.onFailureQueue.queueName) }]],
     ['gateway5xx', 'AWS/ApplicationELB', 'HTTPCode_Target_5XX_Count', 'Sum', 300, 5, 'GreaterThanOrEqualToThreshold', 1, albDimensions],
+    ['loadBalancer5xx', 'AWS/ApplicationELB', 'HTTPCode_ELB_5XX_Count', 'Sum', 300, 5, 'GreaterThanOrEqualToThreshold', 1,
+      [{ Name: 'LoadBalancer', Value: expect.anything() }]],
+    ['noHealthyTargets', 'AWS/ApplicationELB', 'HealthyHostCount', 'Minimum', 60, 1, 'LessThanThreshold', 3, albDimensions, 'breaching'],
     ['unhealthyTargets', 'AWS/ApplicationELB', 'UnHealthyHostCount', 'Maximum', 60, 1, 'GreaterThanOrEqualToThreshold', 5, albDimensions],
-    ['spoolNotEmpty', 'ResourceGateway', 'SpoolDepth', 'Maximum', 60, 0, 'GreaterThanThreshold', 15, [{ Name: 'service', Value: 'gateway' }]],
+    ['spoolNotEmpty', 'ResourceGateway', 'SpoolDepth', 'Maximum', 60, 0, 'GreaterThanThreshold', 15, [{ Name: 'service', Value: 'gateway' }], 'breaching'],
   ] as const;
 
   it.each(alarms)(
     'alarms %s on %s %s (%s over %i s) against %d, notifying the topic',
-    (name, namespace, metricName, statistic, period, threshold, comparison, evaluationPeriods, dimensions) => {
+    (name, namespace, metricName, statistic, period, threshold, comparison, evaluationPeriods, dimensions, missing: string = 'notBreaching') => {
       const properties = alarmProperties(name);
       expect(properties).toEqual({
         Namespace: namespace,
@@ -74,15 +77,15 @@ describe('StreamMonitoring', () => {
         Threshold: threshold,
         ComparisonOperator: comparison,
         EvaluationPeriods: evaluationPeriods,
-        TreatMissingData: 'notBreaching',
+        TreatMissingData: missing,
         AlarmActions: [topic],
       });
       expect(properties.Dimensions).toHaveLength(dimensions.length);
     },
   );
 
-  it('has exactly these eight alarms', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 8);
+  it('has exactly these ten alarms', () => {
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 10);
   });
 
   it('reads custom metrics from the configured namespace', () => {
@@ -146,7 +149,7 @@ describe('StreamMonitoring', () => {
 
     it('shows the state of every alarm', () => {
       const alarmWidget = widgets.find((w) => w.type === 'alarm') as { properties: { alarms: unknown[] } } | undefined;
-      expect(alarmWidget?.properties.alarms).toHaveLength(8);
+      expect(alarmWidget?.properties.alarms).toHaveLength(10);
     });
   });
 

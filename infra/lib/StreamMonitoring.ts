@@ -40,6 +40,8 @@ export interface StreamAlarms {
   readonly consumerErrors: cloudwatch.Alarm;
   readonly failedBatches: cloudwatch.Alarm;
   readonly gateway5xx: cloudwatch.Alarm;
+  readonly loadBalancer5xx: cloudwatch.Alarm;
+  readonly noHealthyTargets: cloudwatch.Alarm;
   readonly unhealthyTargets: cloudwatch.Alarm;
   readonly spoolNotEmpty: cloudwatch.Alarm;
 }
@@ -92,10 +94,13 @@ export class StreamMonitoring extends Construct {
         evaluationPeriods: 5,
       }),
       // Clients poll status: five minutes behind is a stuck or undersized consumer, long before 24 h retention.
+      // Lambda's poller reads every shard about once a second even when the stream is idle, so no data means
+      // no reader at all (a disabled or broken event source mapping): that is an alarm too.
       iteratorAge: this.alarm('IteratorAge', {
         metric: stream.metricGetRecordsIteratorAgeMilliseconds({ statistic: 'Maximum', period: minute }),
         threshold: Duration.minutes(5).toMilliseconds(),
         evaluationPeriods: 5,
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
       }),
       // The handler reports per-record failures itself, so any invocation error is a crash or a timeout,
       // which retries the whole batch and holds up its shard.
@@ -123,6 +128,21 @@ export class StreamMonitoring extends Construct {
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluationPeriods: 1,
       }),
+      // With no task able to answer, the load balancer answers 502/503/504 itself: those are not target 5xx.
+      loadBalancer5xx: this.alarm('LoadBalancer5xx', {
+        metric: props.loadBalancer.metrics.httpCodeElb(elbv2.HttpCodeElb.ELB_5XX_COUNT, { statistic: 'Sum', period: fiveMinutes }),
+        threshold: 5,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+      }),
+      // Deregistered targets are not counted unhealthy: no healthy target (or no data at all) is the outage.
+      noHealthyTargets: this.alarm('NoHealthyTargets', {
+        metric: props.targetGroup.metrics.healthyHostCount({ statistic: 'Minimum', period: minute }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluationPeriods: 3,
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      }),
       // A starting task fails a check or two; unhealthy for five minutes straight is not a start-up.
       unhealthyTargets: this.alarm('UnhealthyTargets', {
         metric: props.targetGroup.metrics.unhealthyHostCount({ statistic: 'Maximum', period: minute }),
@@ -132,10 +152,13 @@ export class StreamMonitoring extends Construct {
       }),
       // The replayer empties the spool within seconds of Kinesis recovering; fifteen minutes non-empty means
       // a lasting outage or a stuck replayer, and acknowledged operations are waiting on one task's disk.
+      // Every task reports its depth every 10 s (0 without a spool): silence means no task reports, and the
+      // spool (on EFS) may still hold acknowledged operations.
       spoolNotEmpty: this.alarm('SpoolNotEmpty', {
         metric: spoolDepth,
         threshold: 0,
         evaluationPeriods: 15,
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
       }),
     };
 
@@ -227,11 +250,11 @@ export class StreamMonitoring extends Construct {
 
   private alarm(
     id: string,
-    props: Pick<cloudwatch.AlarmProps, 'metric' | 'threshold' | 'evaluationPeriods' | 'comparisonOperator'>,
+    props: Pick<cloudwatch.AlarmProps, 'metric' | 'threshold' | 'evaluationPeriods' | 'comparisonOperator' | 'treatMissingData'>,
   ): cloudwatch.Alarm {
     const alarm = new cloudwatch.Alarm(this, id, {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      // No data is no traffic (or an idle gateway that emits no spool metric), not trouble.
+      // No data is no traffic, not trouble, unless an alarm says otherwise.
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       ...props,
     });
