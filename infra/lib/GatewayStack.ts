@@ -31,7 +31,7 @@ export interface GatewayStackProps extends StackProps {
   readonly consumerBatchSize?: number;
   /** @default 1 */
   readonly consumerParallelizationFactor?: number;
-  /** @default 'ephemeral' */
+  /** @default 'efs' */
   readonly spoolVolume?: SpoolVolume;
   /** @default - none */
   readonly sensitiveFields?: string[];
