@@ -64,6 +64,8 @@ async function main() {
     metrics.flush();
   }, 10_000);
   flushMetrics.unref();
+  // A crash must not take the last interval's metrics with it (stdout to a pipe or file is synchronous here).
+  process.on('exit', () => metrics.flush());
   // Status writes batch 25 items at most (BatchWriteItem), records 500: the status store gets more calls in flight.
   const statusStore = new StatusStore({ dynamo, tableName: config.status.tableName, batching: k.batching, maxInFlight: k.maxInFlight * 2, retry: k.retry });
   // A bad key file fails start-up here, not the first request.
