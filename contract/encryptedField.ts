@@ -43,13 +43,16 @@ export function fieldEncryptionContext(op: Pick<ResourceOperation, 'businessId' 
 
 /** Where in a record one encrypted value sits, as bound inside its ciphertext. */
 export interface FieldBinding {
-  /**
-   * The resource and the request (`{resourceId}/{requestId}`) for data fields, so a ciphertext copied into a
-   * later request for the same resource is refused too; the request (`requestId`) for list filters.
-   */
+  /** The resource (`resourceId`) for data fields; the request (`requestId`) for list filters. */
   subject: string;
   /** `data.{name}` or `filters.{name}`. */
   field: string;
+  /**
+   * The request of a data field, so a ciphertext copied into a later request for the same resource is refused
+   * too. Added to the envelope later, as an optional member: an envelope without it (made by a gateway from
+   * before) still decrypts, so records already on the stream or in a spool survive a rolling deployment.
+   */
+  request?: string;
 }
 
 /** The object whose values `encryptedFields` names: `data` (create/update/patch), `filters` (list), none (delete). */
@@ -62,14 +65,14 @@ export function encryptableValues(op: ResourceOperation): Record<string, unknown
 /** The binding of field `name` of `op`. */
 export function fieldBinding(op: ResourceOperation, name: string): FieldBinding {
   if (op.operation === 'list') return { subject: op.requestId, field: `filters.${name}` };
-  // A resourceId has no '/', so the pair is unambiguous.
-  return { subject: `${op.resourceId}/${op.requestId}`, field: `data.${name}` };
+  return { subject: op.resourceId, field: `data.${name}`, request: op.requestId };
 }
 
 /** The plaintext of a field ciphertext (as UTF-8 JSON). */
 export const FieldEnvelopeSchema = v.strictObject({
   subject: v.string(),
   field: v.string(),
+  request: v.optional(v.string()),
   value: v.unknown(),
 });
 export type FieldEnvelope = v.InferOutput<typeof FieldEnvelopeSchema>;

@@ -50,6 +50,18 @@ describe('encryptField and decryptField', () => {
     expect(ciphertext.includes(Buffer.from('John Doe').toString('base64').slice(0, 8))).toBe(false);
   });
 
+  it('refuses a ciphertext of one request in another request on the same resource', async () => {
+    const ciphertext = await encryptField(keyring, scope, { ...binding, request: 'request-1' }, 'John Doe');
+    expect(await decryptField(keyring, scope, { ...binding, request: 'request-1' }, ciphertext)).toBe('John Doe');
+    const error = await decryptField(keyring, scope, { ...binding, request: 'request-2' }, ciphertext).catch((e: unknown) => e);
+    expect((error as Error).message).toContain('another resource or field');
+  });
+
+  it('still reads an envelope made before envelopes named their request (records of a previous gateway)', async () => {
+    const before = await encryptField(keyring, scope, binding, 'John Doe');
+    expect(await decryptField(keyring, scope, { ...binding, request: 'request-9' }, before)).toBe('John Doe');
+  });
+
   it.each([
     ['business', { ...scope, businessId: 'business-999' }, binding, 'another business, location or resource type'],
     ['location', { ...scope, locationId: 'location-999' }, binding, 'another business, location or resource type'],

@@ -89,7 +89,8 @@ export async function encryptField(
   binding: FieldBinding,
   value: unknown,
 ): Promise<string> {
-  const plaintext = Buffer.from(JSON.stringify({ subject: binding.subject, field: binding.field, value }), 'utf8');
+  const envelope = { subject: binding.subject, field: binding.field, ...(binding.request ? { request: binding.request } : {}), value };
+  const plaintext = Buffer.from(JSON.stringify(envelope), 'utf8');
   return (await encryptMessage(materials, context, plaintext)).toString('base64');
 }
 
@@ -128,7 +129,9 @@ export async function decryptField(
   } catch {
     throw new FieldDecryptionError(binding.field, 'the plaintext is not a field envelope');
   }
-  if (envelope.subject !== binding.subject || envelope.field !== binding.field) {
+  // An envelope names its request since that member was added; one from before names none (see FieldBinding).
+  const otherRequest = envelope.request !== undefined && envelope.request !== binding.request;
+  if (envelope.subject !== binding.subject || envelope.field !== binding.field || otherRequest) {
     throw new FieldDecryptionError(binding.field, 'the ciphertext belongs to another resource or field');
   }
   return envelope.value;
