@@ -99,6 +99,8 @@ export class EventSourceMapping {
   #running = false;
   #discovery?: Promise<unknown>;
   #rediscovery?: NodeJS.Timeout;
+  #listing?: Promise<unknown>;
+  #listingPending = false;
 
   constructor(o: EventSourceMappingOptions) {
     if (!o.streamName) throw new Error('EventSourceMapping needs a streamName');
@@ -128,14 +130,19 @@ export class EventSourceMapping {
     this.#abort = new AbortController();
     this.#loops = [...this.#shards.values()].map((s) => this.#loop(s, this.#abort!.signal));
     // Shards appear when the stream is resharded: Lambda finds them, so list again now and then.
+    const abort = this.#abort;
     this.#rediscovery = setInterval(() => {
+      if (this.#listingPending) return;
+      this.#listingPending = true;
       this.#listShards()
         .then((added) => {
-          if (!this.#running) return;
-          for (const s of added) this.#loops.push(this.#loop(s, this.#abort!.signal));
+          // A shard found by a listing that ends after stop() gets its loop from the next start().
+          if (!this.#running || abort.signal.aborted) return;
+          for (const s of added) this.#loops.push(this.#loop(s, abort.signal));
           if (added.length > 0) this.#o.logger.info('new shards found', { shards: added.map((s) => s.shard.ShardId) });
         })
-        .catch((e: unknown) => this.#o.logger.warn('listing shards failed; will retry', { error: String(e) }));
+        .catch((e: unknown) => this.#o.logger.warn('listing shards failed; will retry', { error: String(e) }))
+        .finally(() => (this.#listingPending = false));
     }, this.#o.rediscoverMs);
     this.#rediscovery.unref();
     this.#o.logger.info('event source mapping started', { streamName: this.#o.streamName, shards: this.#shards.size });
@@ -168,8 +175,15 @@ export class EventSourceMapping {
     await this.#discovery;
   }
 
+  /** Lists shards one listing at a time: two overlapping ones could give a shard two polling loops. */
+  #listShards(): Promise<ShardState[]> {
+    const next = (this.#listing ?? Promise.resolve()).then(() => this.#listShardsNow());
+    this.#listing = next.catch(() => undefined);
+    return next;
+  }
+
   /** Adds the shards not known yet, each with its checkpoint (a checkpoint of an earlier stream is ignored). */
-  async #listShards(): Promise<ShardState[]> {
+  async #listShardsNow(): Promise<ShardState[]> {
     const { kinesis, streamName } = this.#o;
     if (!this.#streamArn) {
       const summary = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: streamName }));

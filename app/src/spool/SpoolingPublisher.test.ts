@@ -115,15 +115,33 @@ describe('SpoolingPublisher', () => {
     await p.close();
   });
 
-  it('replays records appended to its spool by someone else (an adopted spool) while it writes directly', async () => {
-    const works: Publisher = { publish: async () => ({ shardId: 's', sequenceNumber: '1' }), close: async () => {} };
+  it('replays records appended to its spool by someone else (an adopted spool), ahead of newer records of their keys', async () => {
+    const direct: string[] = [];
+    const works: Publisher = {
+      publish: async (r) => (direct.push(`${r.partitionKey}:${Buffer.from(r.data).toString()}`), { shardId: 's', sequenceNumber: '1' }),
+      close: async () => {},
+    };
     const k = fakeKinesis(() => false);
+    let gate: () => void = () => {};
+    let rounds = 0;
+    const slow = {
+      send: async (cmd: PutRecordsCommand) => {
+        if (++rounds === 1) await new Promise<void>((r) => (gate = r));
+        return (k.client as unknown as { send(c: PutRecordsCommand): Promise<PutRecordsCommandOutput> }).send(cmd);
+      },
+    } as unknown as KinesisClient;
     const spool = await Spool.open({ dir, maxBytes: 1 << 20, logger });
-    const p = make(works, k.client, spool).start();
+    const p = make(works, slow, spool).start();
     await sleep(10);
     await spool.append(rec('a', 'adopted'));
+    await until(() => rounds === 1);
+    // Its key queues behind it; other keys still go direct.
+    await expect(p.publish(rec('a', 'new'))).resolves.toEqual({ spooled: true });
+    await expect(p.publish(rec('b', '1'))).resolves.toEqual({ shardId: 's', sequenceNumber: '1' });
+    gate();
     await until(() => p.state().depth === 0);
-    expect(k.stored).toEqual(['a:adopted']);
+    expect(k.stored).toEqual(['a:adopted', 'a:new']);
+    expect(direct).toEqual(['b:1']);
     expect(p.state().mode).toBe('direct');
     await p.close();
   });

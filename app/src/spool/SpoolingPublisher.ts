@@ -64,7 +64,15 @@ export class SpoolingPublisher implements Publisher {
   constructor(private readonly o: SpoolingPublisherOptions) {
     this.mode = o.spool.depth > 0 ? 'spooling' : 'direct';
     // Records can also arrive from elsewhere (a dead task's spool, adopted while this one runs): replay them too.
-    o.spool.onAppended(() => this.wakeUp?.());
+    o.spool.onAppended(() => {
+      // Adopted while writing directly: their keys must not be overtaken by new records, so those keys queue
+      // behind the spool (Kinesis is taking records: the others still go direct).
+      if (this.mode === 'direct') {
+        this.mode = 'spooling';
+        this.kinesisTakesRecords = true;
+      }
+      this.wakeUp?.();
+    });
     this.random = o.random ?? Math.random;
   }
 

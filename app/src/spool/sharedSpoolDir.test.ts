@@ -71,3 +71,18 @@ it('keeps a directory it claimed fresh, so no other task takes it over while it 
   expect(mtimeMs).toBeGreaterThanOrEqual(startedAt - 1000);
   await heir.close();
 });
+
+it('claims a directory again under one suffix, however often adopting it failed', async () => {
+  const dead = await openSharedSpool({ root, maxBytes: 1 << 20, logger });
+  await dead.append({ partitionKey: 'k', data: Buffer.alloc(4096) });
+  await dead.close();
+  for (let i = 0; i < 3; i++) {
+    await ageHeartbeats(120_000);
+    // Too small to take the record: each adoption fails after its claim.
+    const heir = await openSharedSpool({ root, maxBytes: 1024, logger });
+    await heir.close();
+  }
+  const claimed = (await readdir(root)).filter((d) => d.includes('.adopted-by-'));
+  expect(claimed).toHaveLength(1);
+  expect(claimed[0]!.match(/\.adopted-by-/g)).toHaveLength(1);
+});

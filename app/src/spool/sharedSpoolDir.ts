@@ -60,8 +60,17 @@ export async function openSharedSpool(o: {
       const other = join(o.root, name);
       const last = await stat(join(other, HEARTBEAT)).then((s) => s.mtimeMs, () => 0);
       if (Date.now() - last < staleMs) continue;
-      const claimed = `${other}.adopted-by-${me}`;
-      if (!(await rename(other, claimed).then(() => true, () => false))) continue;
+      // One suffix, whoever claimed it before: a name that grew with each failed adoption would end in ENAMETOOLONG.
+      const claimed = join(o.root, `${name.replace(/\.adopted-by-.*$/, '')}.adopted-by-${me}`);
+      const won = await rename(other, claimed).then(
+        () => true,
+        (err: NodeJS.ErrnoException) => {
+          // ENOENT: another task claimed it first. Anything else would leave records unreplayed: say so.
+          if (err.code !== 'ENOENT') o.logger.warn('could not claim a stale spool directory', { dir: name, err });
+          return false;
+        },
+      );
+      if (!won) continue;
       // Fresh again: another task's sweep must not take it over while this one copies it. If this task dies
       // mid-copy, the heartbeat goes stale and the claimed directory is adopted again (duplicates, not loss).
       const now = new Date();
