@@ -27,6 +27,11 @@ export interface SpoolOptions {
   logger: Logger;
   /** Called when the spool is closed (e.g. to stop a heartbeat). */
   onClose?(): void;
+  /**
+   * Called after each group is on disk, before its callers hear yes; a throw fails the group (e.g. a shared
+   * spool whose directory another task has claimed: what is written now would be deleted with it).
+   */
+  beforeAck?(): Promise<void>;
 }
 
 /** The spool is full: the client should retry later; nothing of the record was written. */
@@ -201,6 +206,7 @@ export class Spool {
             // A short write (a full disk) is a failed write: none of these callers may hear yes.
             if (bytesWritten !== buf.length) throw new Error(`short write to the spool: ${bytesWritten} of ${buf.length} bytes`);
             await this.active.file.datasync();
+            await this.o.beforeAck?.();
             for (const w of batch.slice(i, end)) {
               const entry: SpoolEntry = { ...w.record, seq: this.nextSeq++, segment: this.active.n, bytes: w.frame.length };
               this.entries.set(entry.seq, entry);

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm, stat, utimes } from 'node:fs/promises';
+import { mkdtemp, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
@@ -85,4 +85,15 @@ it('claims a directory again under one suffix, however often adopting it failed'
   const claimed = (await readdir(root)).filter((d) => d.includes('.adopted-by-'));
   expect(claimed).toHaveLength(1);
   expect(claimed[0]!.match(/\.adopted-by-/g)).toHaveLength(1);
+});
+
+it('refuses to acknowledge once another task has claimed its directory (what it writes there would be deleted)', async () => {
+  const live = await openSharedSpool({ root, maxBytes: 1 << 20, logger });
+  await live.append({ partitionKey: 'k', data: Buffer.from('before') });
+  const [mine] = await readdir(root);
+  // Another task took it for dead (its heartbeat could not be written for a minute) and claimed it.
+  await rename(join(root, mine!), join(root, `${mine}.adopted-by-task-other`));
+  const refused = await live.append({ partitionKey: 'k', data: Buffer.from('after') }).catch((e: unknown) => e);
+  expect((refused as { status?: number }).status).toBe(503);
+  await live.close();
 });

@@ -41,10 +41,21 @@ export async function openSharedSpool(o: {
   timer.unref();
   let sweep: NodeJS.Timeout | undefined;
   let closed = false;
+  let adoptedByOther = false;
   const spool = await Spool.open({
     dir,
     maxBytes: o.maxBytes,
     logger: o.logger,
+    // If another task took this directory for dead (our heartbeat could not be written for staleMs), it will
+    // copy what it read and delete the rest: from then on nothing written here may be acknowledged.
+    beforeAck: async () => {
+      if (adoptedByOther) throw new Error('this task\'s spool directory was adopted by another task');
+      const present = await stat(beat).then(() => true, (err: NodeJS.ErrnoException) => err.code !== 'ENOENT');
+      if (present) return;
+      adoptedByOther = true;
+      o.logger.error('this task\'s spool directory was taken over by another task; spooling is refused until restart', { dir: me });
+      throw new Error('this task\'s spool directory was adopted by another task');
+    },
     onClose: () => {
       closed = true;
       clearInterval(timer);
