@@ -104,20 +104,8 @@ describe('IdempotencyStore', () => {
     expect(await s.claim({ ...req, fingerprint: 'fp-2' }, { requestId: 'r-2' })).toMatchObject({ outcome: 'claimed', ids: { requestId: 'r-2' } });
   });
 
-  it('a release or discard by an attempt whose claim was taken over changes nothing', async () => {
-    let t = 1_800_000_000_000;
-    const s = store({ now: () => t });
-    const req = request();
-    const first = await s.claim(req, { requestId: 'r-1' });
-    if (first.outcome !== 'claimed') throw new Error('expected a claim');
-    t += 30_000;
-    await s.claim(req, { requestId: 'r-2' });
-    await first.discard();
-    await first.release();
-    expect(await item('alice', req.key)).toMatchObject({ state: 'pending', claimedAt: t });
-  });
-
-  it('an attempt whose claim was taken over cannot write the answer; the one that took it over does', async () => {
+  /** A claim whose lease ran out, and the retry that took it over; `at()` is the takeover's time. */
+  async function takenOver() {
     let t = 1_800_000_000_000;
     const s = store({ now: () => t });
     const req = request();
@@ -126,6 +114,18 @@ describe('IdempotencyStore', () => {
     t += 30_000;
     const second = await s.claim(req, { requestId: 'r-2' });
     if (second.outcome !== 'claimed') throw new Error('expected a takeover');
+    return { req, first, second, at: t };
+  }
+
+  it('a release or discard by an attempt whose claim was taken over changes nothing', async () => {
+    const { req, first, at } = await takenOver();
+    await first.discard();
+    await first.release();
+    expect(await item('alice', req.key)).toMatchObject({ state: 'pending', claimedAt: at });
+  });
+
+  it('an attempt whose claim was taken over cannot write the answer; the one that took it over does', async () => {
+    const { req, first, second } = await takenOver();
     await first.complete({ requestId: 'r-1', timestamp: 'first' }).catch(() => {});
     expect(await item('alice', req.key)).toMatchObject({ state: 'pending' });
     await second.complete({ requestId: 'r-1', timestamp: 'second' });

@@ -52,28 +52,28 @@ describe('Spool', () => {
     await s.close();
   });
 
-  it('answers a failed write with 503 and never lets the replayer see that record', async () => {
+  it.each([
+    [
+      'a failed fsync',
+      async () => {
+        vi.spyOn(await fileHandlePrototype(), 'datasync').mockRejectedValueOnce(Object.assign(new Error('no space'), { code: 'ENOSPC' }));
+      },
+    ],
+    [
+      'a short write (a full disk)',
+      async () => {
+        const proto = await fileHandlePrototype();
+        const write = proto.write;
+        vi.spyOn(proto, 'write').mockImplementationOnce(function (this: unknown, buf, offset, length, position) {
+          return write.call(this, buf, offset, Math.floor(length / 2), position);
+        });
+      },
+    ],
+  ])('answers %s with 503, never lets the replayer see that record, and the next one lands where it began', async (_name, fail) => {
     const s = await Spool.open({ dir, maxBytes: 1 << 20, logger: logger() });
     await s.append(rec('k', 'before'));
-    vi.spyOn(await fileHandlePrototype(), 'datasync').mockRejectedValueOnce(Object.assign(new Error('no space'), { code: 'ENOSPC' }));
+    await fail();
     const err = await s.append(rec('k', 'refused')).catch((e: unknown) => e);
-    expect((err as { status: number }).status).toBe(503);
-    await s.append(rec('k', 'after'));
-    expect(texts(s)).toEqual(['before', 'after']);
-    await s.close();
-    const again = await Spool.open({ dir, maxBytes: 1 << 20, logger: logger() });
-    expect(texts(again)).toEqual(['before', 'after']);
-  });
-
-  it('answers a short write (a full disk) with 503, and the next record lands where it began', async () => {
-    const s = await Spool.open({ dir, maxBytes: 1 << 20, logger: logger() });
-    await s.append(rec('k', 'before'));
-    const proto = await fileHandlePrototype();
-    const write = proto.write;
-    vi.spyOn(proto, 'write').mockImplementationOnce(function (this: unknown, buf, offset, length, position) {
-      return write.call(this, buf, offset, Math.floor(length / 2), position);
-    });
-    const err = await s.append(rec('k', 'torn-in-half')).catch((e: unknown) => e);
     expect((err as { status: number }).status).toBe(503);
     await s.append(rec('k', 'after'));
     expect(texts(s)).toEqual(['before', 'after']);

@@ -38,6 +38,32 @@ function fakeKinesis(fail: (key: string, data: string, call: number) => boolean)
 const down: Publisher = { publish: () => new Promise<PublishedRecord>(() => {}), close: async () => {} };
 const failing: Publisher = { publish: () => Promise.reject(new StreamUnavailableError('down')), close: async () => {} };
 const rec = (key: string, data: string): OutgoingRecord => ({ partitionKey: key, data: Buffer.from(data) });
+
+/**
+ * `kinesis` whose replay rounds numbered in `held` wait until released, oldest first: a test can act while the
+ * spool still holds a key. `rounds()` counts the rounds started.
+ */
+function gated(kinesis: KinesisClient, held: number[]) {
+  const waiting: Array<() => void> = [];
+  let rounds = 0;
+  const client = {
+    send: async (cmd: PutRecordsCommand) => {
+      if (held.includes(++rounds)) await new Promise<void>((r) => waiting.push(r));
+      return (kinesis as unknown as { send(c: PutRecordsCommand): Promise<PutRecordsCommandOutput> }).send(cmd);
+    },
+  } as unknown as KinesisClient;
+  return { client, rounds: () => rounds, release: () => waiting.shift()!() };
+}
+
+/** A direct path that works, and the records it took. */
+function recordingDirect() {
+  const taken: string[] = [];
+  const publisher: Publisher = {
+    publish: async (r) => (taken.push(`${r.partitionKey}:${Buffer.from(r.data).toString()}`), { shardId: 's', sequenceNumber: '1' }),
+    close: async () => {},
+  };
+  return { publisher, taken };
+}
 const logger = createLogger({ sink: () => {} });
 
 let dir: string;
@@ -116,32 +142,21 @@ describe('SpoolingPublisher', () => {
   });
 
   it('replays records appended to its spool by someone else (an adopted spool), ahead of newer records of their keys', async () => {
-    const direct: string[] = [];
-    const works: Publisher = {
-      publish: async (r) => (direct.push(`${r.partitionKey}:${Buffer.from(r.data).toString()}`), { shardId: 's', sequenceNumber: '1' }),
-      close: async () => {},
-    };
+    const direct = recordingDirect();
     const k = fakeKinesis(() => false);
-    let gate: () => void = () => {};
-    let rounds = 0;
-    const slow = {
-      send: async (cmd: PutRecordsCommand) => {
-        if (++rounds === 1) await new Promise<void>((r) => (gate = r));
-        return (k.client as unknown as { send(c: PutRecordsCommand): Promise<PutRecordsCommandOutput> }).send(cmd);
-      },
-    } as unknown as KinesisClient;
+    const slow = gated(k.client, [1]);
     const spool = await Spool.open({ dir, maxBytes: 1 << 20, logger });
-    const p = make(works, slow, spool).start();
+    const p = make(direct.publisher, slow.client, spool).start();
     await sleep(10);
     await spool.append(rec('a', 'adopted'));
-    await until(() => rounds === 1);
+    await until(() => slow.rounds() === 1);
     // Its key queues behind it; other keys still go direct.
     await expect(p.publish(rec('a', 'new'))).resolves.toEqual({ spooled: true });
     await expect(p.publish(rec('b', '1'))).resolves.toEqual({ shardId: 's', sequenceNumber: '1' });
-    gate();
+    slow.release();
     await until(() => p.state().depth === 0);
     expect(k.stored).toEqual(['a:adopted', 'a:new']);
-    expect(direct).toEqual(['b:1']);
+    expect(direct.taken).toEqual(['b:1']);
     expect(p.state().mode).toBe('direct');
     await p.close();
   });
@@ -160,59 +175,41 @@ describe('SpoolingPublisher', () => {
   });
 
   it('while the spool drains and Kinesis takes records, only keys the spool holds queue behind it', async () => {
-    let gate: () => void = () => {};
-    const direct: string[] = [];
-    const works: Publisher = {
-      publish: async (r) => (direct.push(`${r.partitionKey}:${Buffer.from(r.data).toString()}`), { shardId: 's', sequenceNumber: '1' }),
-      close: async () => {},
-    };
+    const direct = recordingDirect();
     const k = fakeKinesis(() => false);
-    let rounds = 0;
-    const slow = {
-      send: async (cmd: PutRecordsCommand) => {
-        // The second round (a's second record) waits: the spool still holds key a meanwhile.
-        if (++rounds === 2) await new Promise<void>((r) => (gate = r));
-        return (k.client as unknown as { send(c: PutRecordsCommand): Promise<PutRecordsCommandOutput> }).send(cmd);
-      },
-    } as unknown as KinesisClient;
+    // The second round (a's second record) waits: the spool still holds key a meanwhile.
+    const slow = gated(k.client, [2]);
     const spool = await Spool.open({ dir, maxBytes: 1 << 20, logger });
     await spool.append(rec('a', '1'));
     await spool.append(rec('a', '2'));
-    const p = make(works, slow, spool).start();
-    await until(() => rounds === 2);
+    const p = make(direct.publisher, slow.client, spool).start();
+    await until(() => slow.rounds() === 2);
     await expect(p.publish(rec('b', '1'))).resolves.toEqual({ shardId: 's', sequenceNumber: '1' });
     await expect(p.publish(rec('a', '3'))).resolves.toEqual({ spooled: true });
-    expect(direct).toEqual(['b:1']);
-    gate();
+    expect(direct.taken).toEqual(['b:1']);
+    slow.release();
     await until(() => p.state().depth === 0);
     expect(k.stored).toEqual(['a:1', 'a:2', 'a:3']);
     await p.close();
   });
 
   it('a direct failure during a replay round is not cleared by that round: the next records spool at once', async () => {
-    const gates: Array<() => void> = [];
     let directCalls = 0;
     const hangs: Publisher = { publish: () => (directCalls++, new Promise<PublishedRecord>(() => {})), close: async () => {} };
     const k = fakeKinesis(() => false);
-    let rounds = 0;
-    const slow = {
-      send: async (cmd: PutRecordsCommand) => {
-        if (++rounds === 2 || rounds === 3) await new Promise<void>((r) => gates.push(r));
-        return (k.client as unknown as { send(c: PutRecordsCommand): Promise<PutRecordsCommandOutput> }).send(cmd);
-      },
-    } as unknown as KinesisClient;
+    const slow = gated(k.client, [2, 3]);
     const spool = await Spool.open({ dir, maxBytes: 1 << 20, logger });
     await spool.append(rec('a', '1'));
     await spool.append(rec('a', '2'));
-    const p = make(hangs, slow, spool).start();
-    await until(() => rounds === 2); // round 1 was whole: keys the spool does not hold may go direct
+    const p = make(hangs, slow.client, spool).start();
+    await until(() => slow.rounds() === 2); // round 1 was whole: keys the spool does not hold may go direct
     await expect(p.publish(rec('c', '1'))).resolves.toEqual({ spooled: true }); // tried direct, missed the deadline
     expect(directCalls).toBe(1);
-    gates.shift()!(); // round 2 comes back whole, but it was sent before the direct failure
-    await until(() => rounds === 3); // round 3 (c) is out and held
+    slow.release(); // round 2 comes back whole, but it was sent before the direct failure
+    await until(() => slow.rounds() === 3); // round 3 (c) is out and held
     await expect(p.publish(rec('d', '1'))).resolves.toEqual({ spooled: true });
     expect(directCalls).toBe(1);
-    gates.shift()!();
+    slow.release();
     await until(() => p.state().depth === 0);
     await p.close();
   });

@@ -97,19 +97,20 @@ export async function openSharedSpool(o: {
       o.logger.warn('adopted the spool of a gateway task that is gone', { from: name, records: entries.length });
     }
   };
-  // A failed adoption (this spool full, a damaged directory) must not keep the gateway from starting: the claimed
-  // directory stays, and the sweep below tries again.
-  await adoptStale().catch((err: unknown) => o.logger.warn('adopting stale spools failed; the next sweep tries again', { err }));
-  // And again while running: a task that dies after this one started (or left records when it stopped) must
-  // not wait for the next start of some task to have its records replayed.
+  // A failed adoption (this spool full, a damaged directory) is logged, not thrown: at start it must not keep
+  // the gateway from starting; the claimed directory stays, and the next sweep tries again.
   let adopting = false;
-  sweep = setInterval(() => {
+  const sweepOnce = async () => {
     if (adopting || closed) return;
     adopting = true;
-    adoptStale()
+    await adoptStale()
       .catch((err: unknown) => o.logger.warn('adopting stale spools failed; the next sweep tries again', { err }))
       .finally(() => (adopting = false));
-  }, o.sweepMs ?? staleMs);
+  };
+  await sweepOnce();
+  // And again while running: a task that dies after this one started (or left records when it stopped) must
+  // not wait for the next start of some task to have its records replayed.
+  sweep = setInterval(() => void sweepOnce(), o.sweepMs ?? staleMs);
   sweep.unref();
 
   return spool;
