@@ -9,6 +9,7 @@ import { OperationFailedError, SkippedAfterFailureError } from './errors';
 import { salvageSubject, subjectOf } from './outcomeSubject';
 import type { ResourceStore } from './ResourceStore';
 import type { StatusRecorder } from './StatusRecorder';
+import { CONSUMER_METRICS } from '../../common/metricNames';
 
 /** Turns a record's encrypted fields into plaintext; throws an `OperationFailedError` when it cannot. */
 export type DecryptFields = (op: ResourceOperation) => Promise<ResourceOperation>;
@@ -25,13 +26,7 @@ export interface ConsumerDeps {
 
 export type ConsumerHandler = (event: KinesisStreamEvent, context?: Context) => Promise<KinesisStreamBatchResponse>;
 
-/** Names of the consumer's metrics (EMF, dimension `service=consumer`). */
-export const CONSUMER_METRICS = {
-  processed: 'RecordsProcessed',
-  failed: 'RecordsFailed',
-  duplicates: 'DuplicatesSkipped',
-  endToEndAge: 'EndToEndAgeMs',
-} as const;
+export { CONSUMER_METRICS } from '../../common/metricNames';
 
 const identity: DecryptFields = async (op) => op;
 

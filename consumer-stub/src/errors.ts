@@ -63,15 +63,7 @@ export class WriteContentionError extends Error {
   }
 }
 
-/** DynamoDB's answer when a write's condition does not hold. */
-export function isConditionalCheckFailed(e: unknown): boolean {
-  return (e as Error | undefined)?.name === 'ConditionalCheckFailedException';
-}
-
-/** DynamoDB's answer to a request that can never succeed as sent (e.g. item too large). */
-export function isValidationError(e: unknown): boolean {
-  return (e as Error | undefined)?.name === 'ValidationException';
-}
+export { isConditionalCheckFailed, isValidationError } from '../../common/awsErrors';
 
 /**
  * A value the SDK's marshalling refuses before anything is sent (a number beyond ±(2^53−1), a type DynamoDB

@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { isConditionalCheckFailed } from '../../../common/awsErrors';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { STATUS_TABLE_KEY } from '../../../common/tables';
@@ -79,7 +80,6 @@ interface IdempotencyItem {
   expiresAt: number;
 }
 
-const isConditionFailure = (e: unknown) => (e as Error | undefined)?.name === 'ConditionalCheckFailedException';
 const NAMES: Record<string, string> = { '#state': 'state', '#owner': 'owner', '#answer': 'answer' };
 /** The placeholders `expressions` use: DynamoDB refuses unused ones. */
 const namesIn = (...expressions: string[]) => Object.fromEntries(Object.entries(NAMES).filter(([n]) => expressions.some((e) => e.includes(n))));
@@ -175,7 +175,7 @@ export class IdempotencyStore {
             }),
           );
         } catch (e) {
-          if (!isConditionFailure(e)) throw e;
+          if (!isConditionalCheckFailed(e)) throw e;
         }
       },
     };
@@ -211,7 +211,7 @@ export class IdempotencyStore {
       );
       return true;
     } catch (e) {
-      if (isConditionFailure(e)) return false;
+      if (isConditionalCheckFailed(e)) return false;
       throw e;
     }
   }
@@ -231,7 +231,7 @@ export class IdempotencyStore {
       );
       return true;
     } catch (e) {
-      if (isConditionFailure(e)) return false;
+      if (isConditionalCheckFailed(e)) return false;
       throw e;
     }
   }
@@ -255,7 +255,7 @@ export class IdempotencyStore {
         }),
       );
     } catch (e) {
-      if (!isConditionFailure(e)) throw e;
+      if (!isConditionalCheckFailed(e)) throw e;
     }
   }
 }

@@ -103,16 +103,4 @@ export class Metrics {
   }
 }
 
-/** Names of the gateway's metrics, as the dashboard and the README list them. */
-export const GATEWAY_METRICS = {
-  requests: 'Requests',
-  requestLatency: 'RequestLatency',
-  recordsPerPutRecords: 'RecordsPerPutRecords',
-  putRecordsLatency: 'PutRecordsLatency',
-  putRecordsRetries: 'PutRecordsRetries',
-  statusWriteFailures: 'StatusWriteFailures',
-  spoolFallbacks: 'SpoolFallbacks',
-  spoolDepth: 'SpoolDepth',
-  spoolOldestAgeMs: 'SpoolOldestAgeMs',
-  spoolReplayed: 'SpoolReplayed',
-} as const;
+export { GATEWAY_METRICS } from '../../../common/metricNames';

@@ -3,7 +3,7 @@ import type { RetryConfig } from '../config';
 import { GroupCommit, RetriesExhaustedError } from '../batching/GroupCommit';
 import { StreamUnavailableError } from '../errors';
 import type { Logger } from '../logger';
-import { isRetryableAwsError } from '../batching/isRetryableAwsError';
+import { isRetryableAwsError } from '../../../common/awsErrors';
 import { isRetryableRecordError, isStreamNotFound } from './kinesisErrors';
 import type { AcknowledgedRecord, OutgoingRecord, Publisher } from './Publisher';
 

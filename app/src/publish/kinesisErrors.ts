@@ -11,6 +11,4 @@ export function isRetryableRecordError(code: string): boolean {
 }
 
 /** Whether the error says the stream does not exist (or is not yet ACTIVE). */
-export function isStreamNotFound(e: unknown): boolean {
-  return e instanceof Error && e.name === 'ResourceNotFoundException';
-}
+export { isResourceNotFound as isStreamNotFound } from '../../../common/awsErrors';

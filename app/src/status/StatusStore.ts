@@ -5,7 +5,7 @@ import { STATUS_KIND, STATUS_TABLE_KEY } from '../../../common/tables';
 import type { StatusItem } from '../../../contract/status';
 import { GroupCommit } from '../batching/GroupCommit';
 import type { RetryConfig } from '../config';
-import { isRetryableAwsError } from '../batching/isRetryableAwsError';
+import { isRetryableAwsError } from '../../../common/awsErrors';
 
 /** The gateway's side of the status table: the `accepted` item it writes, and reads of an operation's status. */
 export interface StatusStoreOptions {

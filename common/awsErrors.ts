@@ -1,6 +1,6 @@
 /**
- * How failed AWS calls are classified for retry, by the Kinesis publisher and the status store alike (both
- * batch through GroupCommit).
+ * How failed AWS calls are classified, in one place for the gateway, the consumer and the local stack:
+ * retryable or not, and the few named answers the code acts on.
  */
 
 const RETRYABLE_CALL_ERRORS = new Set([
@@ -30,4 +30,19 @@ export function isRetryableAwsError(e: unknown): boolean {
   const status = err.$metadata?.httpStatusCode;
   if (status !== undefined && status >= 500) return true;
   return err.$retryable !== undefined;
+}
+
+/** A conditional write's condition did not hold (DynamoDB `ConditionalCheckFailedException`). */
+export function isConditionalCheckFailed(e: unknown): boolean {
+  return (e as Error | undefined)?.name === 'ConditionalCheckFailedException';
+}
+
+/** DynamoDB's answer to a request that can never succeed as sent (an item too large, say). */
+export function isValidationError(e: unknown): boolean {
+  return (e as Error | undefined)?.name === 'ValidationException';
+}
+
+/** The stream or table does not exist, or is not yet ACTIVE (Kinesis and DynamoDB alike). */
+export function isResourceNotFound(e: unknown): boolean {
+  return e instanceof Error && e.name === 'ResourceNotFoundException';
 }
