@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, readConfig } from './config';
+import { ConfigError } from '../../common/ConfigError';
+import { readConfig } from './config';
 
 const required = { RESOURCES_TABLE_NAME: 'resources', STATUS_TABLE_NAME: 'status' };
 

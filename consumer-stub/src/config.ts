@@ -1,5 +1,9 @@
 import * as v from 'valibot';
+import { ConfigError } from '../../common/ConfigError';
+import { DEFAULT_METRICS_NAMESPACE } from '../../common/metricNames';
 import { envInt, envKmsKeyArn, envNonEmpty, envUrl, parseEnv } from '../../common/env';
+
+export { ConfigError } from '../../common/ConfigError';
 
 /** The consumer's configuration: the only place its environment is read. */
 export interface ConsumerConfig {
@@ -22,7 +26,7 @@ const EnvSchema = v.object({
   STATUS_RETENTION_DAYS: v.optional(envInt(1, 3650), '7'),
   AWS_REGION: v.optional(envNonEmpty, 'us-east-1'),
   DYNAMODB_ENDPOINT: v.optional(envUrl),
-  POWERTOOLS_METRICS_NAMESPACE: v.optional(envNonEmpty, 'ResourceGateway'),
+  POWERTOOLS_METRICS_NAMESPACE: v.optional(envNonEmpty, DEFAULT_METRICS_NAMESPACE),
   LOG_LEVEL: v.optional(
     v.pipe(v.string(), v.toUpperCase(), v.picklist(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'], 'must be debug, info, warn, error or silent')),
     'INFO',
@@ -30,12 +34,6 @@ const EnvSchema = v.object({
   FIELD_ENCRYPTION_KEY_ARN: v.optional(envKmsKeyArn),
   FIELD_ENCRYPTION_KEY_FILE: v.optional(envNonEmpty),
 });
-
-/** Thrown at cold start when the environment is wrong; names the variable. */
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-  readonly code = 'INVALID_CONFIG';
-}
 
 /**
  * Reads and validates the consumer's environment, failing fast with the variable's name.
