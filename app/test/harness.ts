@@ -8,7 +8,7 @@ import { createApp, type AppDeps } from '../src/app';
 import { createTokenVerifier } from '../src/auth/verifyToken';
 import type { RetryConfig } from '../src/config';
 import { createLogger, type Logger } from '../src/logger';
-import { KinesisPublisher } from '../src/publish/KinesisPublisher';
+import { BatchPublisher } from '../src/publish/BatchPublisher';
 import type { Publisher } from '../src/publish/Publisher';
 import { StatusStore } from '../src/status/StatusStore';
 
@@ -91,7 +91,7 @@ export async function startHarness(): Promise<Harness> {
     logger,
     statusStore,
     app(overrides = {}) {
-      const publisher = overrides.publisher ?? new KinesisPublisher({ kinesis, streamName, logger, retry: FAST_RETRY });
+      const publisher = overrides.publisher ?? new BatchPublisher({ kinesis, streamName, logger, retry: FAST_RETRY });
       publishers.push(publisher);
       return createApp({
         verifyToken: createTokenVerifier({ secret: new TextEncoder().encode(TEST_SECRET) }),

@@ -7,7 +7,7 @@ import { createKinesisClient } from '../../common/awsClients';
 import { readStream, REGION, startHarness, type Harness } from '../../app/test/harness';
 import type { Config } from '../../app/src/config';
 import { createPublisher } from '../../app/src/publish/createPublisher';
-import type { SpoolingPublisher } from '../../app/src/spool/SpoolingPublisher';
+import type { SpoolingPublisher } from '../../app/src/publish/SpoolingPublisher';
 import { TcpProxy } from './TcpProxy';
 
 /**

@@ -2,11 +2,11 @@ import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import { GATEWAY_METRICS, type Metrics } from '../metrics/Metrics';
-import { openSharedSpool } from '../spool/sharedSpoolDir';
-import { Spool } from '../spool/Spool';
-import { SpoolingPublisher } from '../spool/SpoolingPublisher';
-import { DirectPublisher } from './DirectPublisher';
-import { KinesisPublisher } from './KinesisPublisher';
+import { openSharedSpool } from './spool/sharedSpoolDir';
+import { Spool } from './spool/Spool';
+import { SpoolingPublisher } from './SpoolingPublisher';
+import { UnbatchedPublisher } from './UnbatchedPublisher';
+import { BatchPublisher } from './BatchPublisher';
 import type { Publisher } from './Publisher';
 
 export interface PublisherDeps {
@@ -24,8 +24,8 @@ export interface PublisherDeps {
 export async function createPublisher(d: PublisherDeps): Promise<{ publisher: Publisher; spooling?: SpoolingPublisher }> {
   const k = d.kinesisConfig;
   const m = d.metrics;
-  if (!k.batching) return { publisher: new DirectPublisher({ kinesis: d.kinesis, streamName: k.streamName, logger: d.logger }) };
-  const direct = new KinesisPublisher({
+  if (!k.batching) return { publisher: new UnbatchedPublisher({ kinesis: d.kinesis, streamName: k.streamName, logger: d.logger }) };
+  const direct = new BatchPublisher({
     kinesis: d.kinesis,
     streamName: k.streamName,
     logger: d.logger,

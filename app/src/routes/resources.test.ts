@@ -4,7 +4,7 @@ import { FAST_RETRY, startHarness, type Harness } from '../../test/harness';
 import { decodeOperation } from '../../../contract/operation';
 import { StreamUnavailableError } from '../errors';
 import { IdempotencyStore } from '../idempotency/IdempotencyStore';
-import { KinesisPublisher } from '../publish/KinesisPublisher';
+import { BatchPublisher } from '../publish/BatchPublisher';
 import type { Publisher } from '../publish/Publisher';
 import { AcceptedBodySchema, ErrorBodySchema } from './schemas';
 
@@ -129,7 +129,7 @@ describe('accepted operations', () => {
     const res = await call('DELETE', `/api/resources/${BL}/a-2`);
     const { requestId } = ((await res.json()) as { data: { requestId: string } }).data;
     const [rec] = await written();
-    const line = h.logs.map((l) => JSON.parse(l)).find((l) => l.msg === 'record sent' && l.requestId === requestId);
+    const line = h.logs.map((l) => JSON.parse(l)).find((l) => l.message === 'record sent' && l.requestId === requestId);
     expect(line).toMatchObject({ partitionKey: rec!.partitionKey, shardId: rec!.shardId, sequenceNumber: rec!.sequenceNumber });
   });
 });
@@ -319,7 +319,7 @@ describe('Idempotency-Key', () => {
     // Fails the first publish as an outage would, then delegates to a real publisher; records the requestIds it saw.
     const seen: string[] = [];
     let failures = 1;
-    const kinesis = new KinesisPublisher({ kinesis: h.kinesis, streamName: h.streamName, logger: h.logger, retry: FAST_RETRY });
+    const kinesis = new BatchPublisher({ kinesis: h.kinesis, streamName: h.streamName, logger: h.logger, retry: FAST_RETRY });
     const flaky: Publisher = {
       publish: async (record) => {
         seen.push(JSON.parse(Buffer.from(record.data).toString('utf8')).requestId);

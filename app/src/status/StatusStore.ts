@@ -3,7 +3,7 @@ import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { STATUS_KIND, STATUS_TABLE_KEY } from '../../../common/tables';
 import type { StatusItem } from '../../../contract/status';
-import { GroupCommit } from '../batching/GroupCommit';
+import { GroupCommit } from '../publish/GroupCommit';
 import type { RetryConfig } from '../config';
 import { isRetryableAwsError } from '../../../common/awsErrors';
 

@@ -2,7 +2,7 @@ import { mkdtemp, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { createLogger } from '../logger';
+import { createLogger } from '../../logger';
 import { openSharedSpool } from './sharedSpoolDir';
 
 let root: string;

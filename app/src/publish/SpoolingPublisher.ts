@@ -1,9 +1,9 @@
 import { PutRecordsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
-import { backoffDelay, type BackoffOptions } from '../batching/backoff';
+import { backoffDelay, type BackoffOptions } from './backoff';
 import { StreamUnavailableError } from '../errors';
 import type { Logger } from '../logger';
-import type { OutgoingRecord, PublishedRecord, Publisher } from '../publish/Publisher';
-import type { Spool, SpoolEntry } from './Spool';
+import type { OutgoingRecord, PublishedRecord, Publisher } from './Publisher';
+import type { Spool, SpoolEntry } from './spool/Spool';
 
 export interface SpoolingPublisherOptions {
   /** The direct path: the batching publisher. */

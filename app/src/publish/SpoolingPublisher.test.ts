@@ -6,8 +6,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StreamUnavailableError } from '../errors';
 import { createLogger } from '../logger';
-import type { OutgoingRecord, PublishedRecord, Publisher } from '../publish/Publisher';
-import { Spool, SpoolFullError } from './Spool';
+import type { OutgoingRecord, PublishedRecord, Publisher } from './Publisher';
+import { Spool, SpoolFullError } from './spool/Spool';
 import { SpoolingPublisher } from './SpoolingPublisher';
 
 /**

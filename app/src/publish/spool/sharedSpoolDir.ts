@@ -2,7 +2,7 @@ import { mkdir, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/pro
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { Logger } from '../logger';
+import type { Logger } from '../../logger';
 import { Spool } from './Spool';
 
 const HEARTBEAT = 'heartbeat';

@@ -1,13 +1,13 @@
 import { PutRecordsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import type { RetryConfig } from '../config';
-import { GroupCommit, RetriesExhaustedError } from '../batching/GroupCommit';
+import { GroupCommit, RetriesExhaustedError } from './GroupCommit';
 import { StreamUnavailableError } from '../errors';
 import type { Logger } from '../logger';
 import { isRetryableAwsError } from '../../../common/awsErrors';
 import { isRetryableRecordError, isStreamNotFound } from './kinesisErrors';
 import type { AcknowledgedRecord, OutgoingRecord, Publisher } from './Publisher';
 
-export interface KinesisPublisherOptions {
+export interface BatchPublisherOptions {
   kinesis: KinesisClient;
   streamName: string;
   logger: Logger;
@@ -40,10 +40,10 @@ class RecordFailedError extends Error {
  * The batching publisher: group commit into PutRecords, per-record results read, only failed records
  * retried (see {@link GroupCommit}). A record's promise resolves with its shard and sequence number.
  */
-export class KinesisPublisher implements Publisher {
+export class BatchPublisher implements Publisher {
   private readonly commit: GroupCommit<OutgoingRecord, AcknowledgedRecord>;
 
-  constructor(private readonly o: KinesisPublisherOptions) {
+  constructor(private readonly o: BatchPublisherOptions) {
     this.commit = new GroupCommit<OutgoingRecord, AcknowledgedRecord>({
       maxItems: o.maxBatchRecords ?? 500,
       maxBytes: o.maxBatchBytes ?? 5 * 1024 * 1024,

@@ -8,7 +8,7 @@ import type { OutgoingRecord, PublishedRecord, Publisher } from './Publisher';
  * One awaited PutRecord per request, retried by the SDK's own retry strategy: the seed's original
  * KinesisService, kept as the benchmark's reference (`KINESIS_BATCHING=false`).
  */
-export class DirectPublisher implements Publisher {
+export class UnbatchedPublisher implements Publisher {
   private inFlight = new Set<Promise<unknown>>();
 
   constructor(private readonly o: { kinesis: KinesisClient; streamName: string; logger: Logger }) {}

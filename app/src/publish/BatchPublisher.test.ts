@@ -2,7 +2,7 @@ import type { KinesisClient, PutRecordsCommand, PutRecordsCommandOutput } from '
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { StreamUnavailableError } from '../errors';
 import { createLogger } from '../logger';
-import { KinesisPublisher, type KinesisPublisherOptions } from './KinesisPublisher';
+import { BatchPublisher, type BatchPublisherOptions } from './BatchPublisher';
 
 /**
  * A fault-injecting stand-in for Kinesis (kinesalite cannot throttle or fail part of a PutRecords): each call
@@ -35,8 +35,8 @@ function fakeKinesis(script: Behaviour[] = []) {
 const rec = (key: string, bytes = 10) => ({ partitionKey: key, data: new Uint8Array(bytes) });
 const retry = { baseMs: 100, capMs: 1000, maxAttempts: 5, deadlineMs: 10_000 };
 
-function publisher(kinesis: KinesisClient, o: Partial<KinesisPublisherOptions> = {}) {
-  return new KinesisPublisher({ kinesis, streamName: 's', logger: createLogger({ sink: () => {} }), retry, random: () => 0.5, ...o });
+function publisher(kinesis: KinesisClient, o: Partial<BatchPublisherOptions> = {}) {
+  return new BatchPublisher({ kinesis, streamName: 's', logger: createLogger({ sink: () => {} }), retry, random: () => 0.5, ...o });
 }
 
 /** The real setImmediate: the publisher sends at the end of an event-loop turn, which fake timers leave alone. */
@@ -55,7 +55,7 @@ const flush = () => advance(0);
 beforeEach(() => vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] }));
 afterEach(() => vi.useRealTimers());
 
-describe('KinesisPublisher batching', () => {
+describe('BatchPublisher batching', () => {
   it('sends a lone record at once, in a call of its own', async () => {
     const k = fakeKinesis();
     const r = await publisher(k.client).publish(rec('a'));
@@ -125,7 +125,7 @@ describe('KinesisPublisher batching', () => {
   });
 });
 
-describe('KinesisPublisher retries', () => {
+describe('BatchPublisher retries', () => {
   it('retries only the failed records of a partial failure, and answers each with its own acknowledgement', async () => {
     const k = fakeKinesis(['hang', { failIndexes: [1, 3] }]);
     const p = publisher(k.client, { maxInFlight: 1 });

@@ -2,7 +2,7 @@ import { appendFile, mkdtemp, open, readdir, readFile, rm, stat, writeFile } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createLogger } from '../logger';
+import { createLogger } from '../../logger';
 import { encodeFrame } from './frame';
 import { Spool, SpoolFullError } from './Spool';
 

@@ -1,7 +1,7 @@
 import { mkdir, open, readdir, readFile, truncate, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { StreamUnavailableError } from '../errors';
-import type { Logger } from '../logger';
+import { StreamUnavailableError } from '../../errors';
+import type { Logger } from '../../logger';
 import { encodeFrame, decodeFrames, type SpoolRecord } from './frame';
 
 /**
