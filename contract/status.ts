@@ -1,3 +1,4 @@
+import type { OperationStatusKind } from '../common/tables';
 import type { OperationName } from './operation';
 
 /**
@@ -21,7 +22,7 @@ export interface OperationError {
 /** An item of the status table (both kinds carry every field, so either alone answers a read). */
 export interface StatusItem {
   requestId: string;
-  kind: 'accepted' | 'outcome';
+  kind: OperationStatusKind;
   /** Correlation id of the HTTP request that accepted the operation. */
   correlationId?: string;
   status: OperationStatus;

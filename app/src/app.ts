@@ -1,13 +1,13 @@
 import { Hono, type Context } from 'hono';
-import * as v from 'valibot';
 import { describeRoute } from 'hono-openapi';
 import { HTTPException } from 'hono/http-exception';
-import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import type { ResourceOperation } from '../../contract/operation';
 import { OperationAcceptor, type AcceptedStatusWriter } from './accept/OperationAcceptor';
 import type { TokenVerifier } from './auth/verifyToken';
 import { GatewayError, InternalError, NotFoundError, PayloadTooLargeError, UriTooLongError, ValidationError } from './errors';
+import { allowedMethods } from './http/allowedMethods';
+import { correlationId } from './http/correlationId';
 import type { IdempotencyStore } from './idempotency/IdempotencyStore';
 import type { Logger } from './logger';
 import { GATEWAY_METRICS, type Metrics } from './metrics/Metrics';
@@ -16,8 +16,8 @@ import type { Publisher } from './publish/Publisher';
 import { createHealthRouter, type HealthDeps } from './routes/health';
 import { createRequestsRouter, type StatusReader } from './routes/requests';
 import { createResourcesRouter } from './routes/resources';
-import { CorrelationIdSchema } from './routes/schemas';
 import type { GatewayEnv } from './routes/types';
+import { StatusWaiter } from './status/StatusWaiter';
 
 export interface AppDeps {
   verifyToken: TokenVerifier;
@@ -35,6 +35,8 @@ export interface AppDeps {
   metrics?: Metrics;
   /** `Idempotency-Key` records (status table); without it the header is validated, then ignored. */
   idempotency?: IdempotencyStore;
+  /** Status reads waiting on `Prefer: wait` per task, at most. @default DEFAULT_MAX_WAITING (status/StatusWaiter.ts) */
+  maxStatusWaiting?: number;
   now?: () => Date;
   newId?: () => string;
 }
@@ -74,21 +76,9 @@ export function createApp(deps: AppDeps) {
   });
   const app = new Hono<GatewayEnv>();
 
-  app.use(
-    requestId({
-      headerName: 'X-Request-ID',
-      generator: () => crypto.randomUUID(),
-      limitLength: 128,
-    }),
-  );
+  app.use(correlationId());
   app.use(async (c, next) => {
-    // Hono accepts [\w=-]; narrow to our own pattern, replacing anything else with a fresh id.
-    if (!v.is(CorrelationIdSchema, c.get('requestId'))) {
-      const id = crypto.randomUUID();
-      c.set('requestId', id);
-      c.header('X-Request-ID', id);
-    }
-    c.set('log', deps.logger.child({ correlationId: c.get('requestId') }));
+    c.set('log', deps.logger.child({ correlationId: c.get('correlationId') }));
     const started = performance.now();
     await next();
     if (deps.draining?.()) c.header('Connection', 'close');
@@ -120,13 +110,15 @@ export function createApp(deps: AppDeps) {
     if (c.req.url.length > MAX_URL_LENGTH) throw new UriTooLongError(`the URL exceeds ${MAX_URL_LENGTH} characters`);
     await next();
   });
+  app.use(allowedMethods(app));
 
   app.route('/', createHealthRouter({ ready: deps.ready }));
   app.route(
     '/api/resources',
     createResourcesRouter({ verifyToken: deps.verifyToken, acceptor, now: deps.now, newId: deps.newId, idempotency: deps.idempotency }),
   );
-  app.route('/api/requests', createRequestsRouter({ verifyToken: deps.verifyToken, statusStore: deps.statusStore }));
+  const waiter = new StatusWaiter({ read: (id) => deps.statusStore.get(id), maxWaiting: deps.maxStatusWaiting, draining: deps.draining });
+  app.route('/api/requests', createRequestsRouter({ verifyToken: deps.verifyToken, statusStore: deps.statusStore, waiter }));
   app.get('/openapi.json', describeRoute(OPENAPI_ROUTE_DOCS), openApiHandler(app));
 
   const respond = (c: Context<GatewayEnv>, err: unknown) => {

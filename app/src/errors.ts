@@ -58,10 +58,16 @@ export class UriTooLongError extends GatewayError {
   readonly status = 414;
 }
 
+/** A known path asked with a method it does not take; `Allow` lists those it does. */
 export class MethodNotAllowedError extends GatewayError {
   override readonly name = 'MethodNotAllowedError';
   readonly code = 'METHOD_NOT_ALLOWED';
   readonly status = 405;
+  override readonly headers: Record<string, string>;
+  constructor(message: string, allow: readonly string[]) {
+    super(message);
+    this.headers = { Allow: allow.join(', ') };
+  }
 }
 
 export class UnsupportedMediaTypeError extends GatewayError {
@@ -90,6 +96,12 @@ export abstract class RetryLaterError extends GatewayError {
 export class StreamUnavailableError extends RetryLaterError {
   override readonly name = 'StreamUnavailableError';
   readonly code = 'STREAM_UNAVAILABLE';
+}
+
+/** The status table (status reads, `Idempotency-Key` records) does not answer now. */
+export class StoreUnavailableError extends RetryLaterError {
+  override readonly name = 'StoreUnavailableError';
+  readonly code = 'STORE_UNAVAILABLE';
 }
 
 export class InternalError extends GatewayError {

@@ -2,15 +2,12 @@ import { createHash, randomUUID } from 'node:crypto';
 import { isConditionalCheckFailed } from '../../../common/awsErrors';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { STATUS_TABLE_KEY } from '../../../common/tables';
+import { STATUS_KIND, STATUS_TABLE_KEY } from '../../../common/tables';
 import { IdempotencyKeyReusedError } from '../errors';
 import { IdempotencyKeyInUseError } from './errors';
 
-/**
- * Sort key value of an idempotency item in the status table. Its partition key is `idem#{sha256(sub)}#{key}`,
- * never a UUID, so it cannot meet an operation's `accepted`/`outcome` items (common/tables.ts).
- */
-export const IDEMPOTENCY_KIND = 'idempotency';
+/** Sort key value of an idempotency item in the status table (common/tables.ts). */
+export const IDEMPOTENCY_KIND = STATUS_KIND.idempotency;
 
 export interface IdempotencyStoreOptions {
   dynamo: DynamoDBDocumentClient;
@@ -65,16 +62,24 @@ export interface ClaimedKey {
 
 export type Claim = ClaimedKey | { outcome: 'replay'; answer: StoredAnswer };
 
+/**
+ * An idempotency item. The table's partition key attribute (named `requestId` by the key schema) holds the
+ * key's {@link IdempotencyStore.partitionKey}, not an operation's id; the operation's requestId is
+ * `operationRequestId`.
+ */
 interface IdempotencyItem {
-  requestId: string;
-  kind: typeof IDEMPOTENCY_KIND;
+  /** `idem#{sha256(sub)}#{Idempotency-Key}`. */
+  [STATUS_TABLE_KEY.partitionKey]: string;
+  [STATUS_TABLE_KEY.sortKey]: typeof IDEMPOTENCY_KIND;
   fingerprint: string;
   state: 'pending' | 'done';
   /** Random id of the attempt holding the claim. */
   owner: string;
   /** Epoch ms the claim was taken; 0 after a release. */
   claimedAt: number;
+  /** The requestId of the operation the key is bound to (a takeover publishes it again). */
   operationRequestId: string;
+  /** The resource id a create bound to the key generated. */
   resourceId?: string;
   answer?: StoredAnswer;
   expiresAt: number;
@@ -189,8 +194,7 @@ export class IdempotencyStore {
   private async create(pk: string, req: IdempotentRequest, ids: AttemptIds, owner: string): Promise<boolean> {
     const now = this.now();
     const item: IdempotencyItem = {
-      requestId: pk,
-      kind: IDEMPOTENCY_KIND,
+      ...this.key(pk),
       fingerprint: req.fingerprint,
       state: 'pending',
       owner,

@@ -6,7 +6,7 @@ import { StreamUnavailableError } from '../errors';
 import { IdempotencyStore } from '../idempotency/IdempotencyStore';
 import { BatchPublisher } from '../publish/BatchPublisher';
 import type { Publisher } from '../publish/Publisher';
-import { AcceptedBodySchema, ErrorBodySchema } from './schemas';
+import { AcceptedBodySchema, AcceptedWriteBodySchema, ErrorBodySchema } from './schemas';
 
 const BL = 'business-123-location-456';
 const SCOPE = { 'X-Business-ID': 'business-123', 'X-Location-ID': 'location-456', 'X-Resource-Type': 'appointment' };

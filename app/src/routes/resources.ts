@@ -1,5 +1,4 @@
 import { Hono, type Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { createMiddleware } from 'hono/factory';
 import { describeRoute } from 'hono-openapi';
 import type * as v from 'valibot';
@@ -8,22 +7,21 @@ import type { OperationAcceptor } from '../accept/OperationAcceptor';
 import { authenticate } from '../auth/authenticate';
 import { isAllowed } from '../auth/permissions';
 import type { TokenVerifier } from '../auth/verifyToken';
-import { ForbiddenError, GatewayError, MethodNotAllowedError, PayloadTooLargeError, StreamUnavailableError, UnsupportedMediaTypeError, ValidationError } from '../errors';
+import { ForbiddenError, ValidationError } from '../errors';
+import { bodyLimit } from '../http/bodyLimit';
+import { jsonBody } from '../http/jsonBody';
+import { jsonMediaType } from '../http/jsonMediaType';
+import { noBody } from '../http/noBody';
+import { storableData } from '../http/storableData';
+import { strictUtf8Body } from '../http/strictUtf8Body';
 import { requestFingerprint } from '../idempotency/fingerprint';
-import type { AttemptIds, IdempotencyStore } from '../idempotency/IdempotencyStore';
+import type { IdempotencyStore } from '../idempotency/IdempotencyStore';
+import { makeIdempotent, type Attempt } from '../idempotency/makeIdempotent';
 import { resourceRouteDocs } from '../openapi/routeDocs';
-import { findUnsafeJson, isForbiddenKey } from '../validation/jsonShape';
+import { isForbiddenKey } from '../validation/jsonShape';
 import { parseOrThrow } from '../validation/validate';
 import { validator } from '../validation/validator';
-import {
-  CollectionParamsSchema,
-  ItemParamsSchema,
-  ListQuerySchema,
-  ScopeHeadersSchema,
-  WriteBodySchema,
-  WriteHeadersSchema,
-  type AcceptedBody,
-} from './schemas';
+import { CollectionParamsSchema, ItemParamsSchema, ListQuerySchema, ScopeHeadersSchema, WriteHeadersSchema, type AcceptedBody } from './schemas';
 import type { GatewayEnv } from './types';
 
 export interface ResourcesRouterDeps {
@@ -36,11 +34,6 @@ export interface ResourcesRouterDeps {
   /** `Idempotency-Key` records; without it the header is validated, then ignored. */
   idempotency?: IdempotencyStore;
 }
-
-// A body larger than a record can be is refused before it is read in full; the exact record check follows.
-const MAX_BODY_BYTES = MAX_RECORD_BYTES;
-const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
-const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * Validates the scope headers (and a write's `Idempotency-Key`) and path, checks `{bl}` against them, and the
@@ -66,47 +59,8 @@ function scopeFor(operation: OperationName, params: v.GenericSchema) {
   });
 }
 
-const tooLarge = () => {
-  throw new PayloadTooLargeError(`the body exceeds ${MAX_BODY_BYTES} bytes`);
-};
-const streamedBodyLimit = bodyLimit({ maxSize: MAX_BODY_BYTES, onError: tooLarge });
-
-/**
- * The body limit. With a Content-Length the header decides; Hono's bodyLimit touches `c.req.raw.body`, which
- * makes @hono/node-server build a full WHATWG Request per request (measured: a quarter of the gateway's CPU),
- * so it only runs for chunked bodies, which it counts as they stream.
- */
-const limitBody = createMiddleware(async (c, next) => {
-  const length = c.req.header('content-length');
-  if (length === undefined || c.req.header('transfer-encoding') !== undefined) return streamedBodyLimit(c, next);
-  if (!/^\d+$/.test(length) || Number(length) > MAX_BODY_BYTES) tooLarge();
-  await next();
-});
-
-const jsonBody = [
-  limitBody,
-  createMiddleware(async (c, next) => {
-    const type = (c.req.header('Content-Type') ?? '').split(';')[0]!.trim();
-    if (!JSON_MEDIA_TYPE.test(type)) throw new UnsupportedMediaTypeError('the body must be application/json');
-    // Decoded strictly: invalid UTF-8 is refused rather than silently turned into U+FFFD. Hono's json() reads
-    // the cached text.
-    let text: string;
-    try {
-      text = STRICT_UTF8.decode(await c.req.arrayBuffer());
-    } catch {
-      throw new ValidationError('the request is invalid', [{ field: 'json', message: 'the body is not valid UTF-8' }]);
-    }
-    (c.req.bodyCache as Record<string, unknown>).text = Promise.resolve(text);
-    await next();
-  }),
-  validator('json', WriteBodySchema),
-] as const;
-
-/** Rejects prototype-polluting keys and deep nesting anywhere in `data`. */
-function checkShape(data: unknown): void {
-  const unsafe = findUnsafeJson(data);
-  if (unsafe) throw new ValidationError('the request is invalid', [{ field: `json.data.${unsafe.field}`, message: unsafe.message }]);
-}
+// A body larger than a record can be is refused before it is read in full; the exact record check follows.
+const writeBody = [bodyLimit(MAX_RECORD_BYTES), jsonMediaType(), strictUtf8Body(), jsonBody(), storableData()] as const;
 
 /**
  * Refuses filters named `__proto__`, `constructor` or `prototype`. Checked on the raw query: valibot drops a
@@ -118,36 +72,36 @@ const refuseForbiddenFilters = createMiddleware(async (c, next) => {
   await next();
 });
 
-/** Builds an operation from the ids and timestamp it is accepted with. */
-type MakeOperation = (ids: AttemptIds, timestamp: string) => ResourceOperation;
+/** Builds an operation from the ids and time it is accepted with. */
+type MakeOperation = (attempt: Attempt) => ResourceOperation;
+
+/** The 202 body and Location for `op`; a replay rebuilds the same from the stored ids. */
+function answer(c: Context<GatewayEnv>, op: ResourceOperation) {
+  c.header('Location', `/api/requests/${op.requestId}`);
+  const meta = { businessId: op.businessId, locationId: op.locationId, resourceType: op.resourceType, timestamp: op.timestamp };
+  const status = 'processing' as const;
+  const body: AcceptedBody =
+    op.operation === 'list'
+      ? { success: true, data: { status, requestId: op.requestId }, meta: { ...meta, operation: op.operation } }
+      : { success: true, data: { ...('data' in op ? op.data : {}), id: op.resourceId, status, requestId: op.requestId }, meta: { ...meta, operation: op.operation } };
+  return c.json(body, 202);
+}
 
 /** `POST|PUT|PATCH|DELETE|GET /api/resources/{bl}[/{resourceId}]`: authorize, validate, publish, 202. */
 export function createResourcesRouter(deps: ResourcesRouterDeps) {
   const now = deps.now ?? (() => new Date());
   const newId = deps.newId ?? (() => crypto.randomUUID());
+  const idempotent = deps.idempotency ? makeIdempotent({ store: deps.idempotency, now }) : undefined;
 
-  const base = (c: Context<GatewayEnv>, ids: AttemptIds, timestamp: string) => ({
+  const base = (c: Context<GatewayEnv>, a: Attempt) => ({
     ...c.get('scope'),
-    timestamp,
-    requestId: ids.requestId,
+    timestamp: a.timestamp,
+    requestId: a.requestId,
     sub: c.get('principal').sub,
-    correlationId: c.get('requestId'),
+    correlationId: c.get('correlationId'),
   });
 
-  /** The seed's 202 body and Location for `op`; a replay rebuilds the same from the stored ids. */
-  const answer = (c: Context<GatewayEnv>, op: ResourceOperation) => {
-    const id = 'resourceId' in op ? op.resourceId : undefined;
-    const data = 'data' in op ? op.data : undefined;
-    c.header('Location', `/api/requests/${op.requestId}`);
-    const body: AcceptedBody = {
-      success: true,
-      data: { ...data, ...(id ? { id } : {}), status: 'processing', requestId: op.requestId },
-      meta: { businessId: op.businessId, locationId: op.locationId, resourceType: op.resourceType, operation: op.operation, timestamp: op.timestamp },
-    };
-    return c.json(body, 202);
-  };
-
-  /** Publishes the operation and answers 202 once Kinesis acknowledged it. */
+  /** Publishes the operation and answers 202 once it is accepted (on the stream, or spooled). */
   const publish = async (c: Context<GatewayEnv>, op: ResourceOperation) => {
     // From here on, every line of this request (the access line too) names the operation's requestId.
     c.set('log', c.get('log').child({ requestId: op.requestId }));
@@ -155,92 +109,58 @@ export function createResourcesRouter(deps: ResourcesRouterDeps) {
     return answer(c, op);
   };
 
-  /**
-   * Accepts the operation `make` builds. With an `Idempotency-Key`, the key is claimed first: a repeat of
-   * an answered request replays its answer and writes nothing; see IdempotencyStore.
-   */
+  /** Accepts the operation `make` builds, under the request's `Idempotency-Key` when it sent one. */
   const accept = async (c: Context<GatewayEnv>, make: MakeOperation, fresh: { resourceId?: string; body?: unknown } = {}) => {
-    const ids: AttemptIds = { requestId: newId(), ...(fresh.resourceId ? { resourceId: fresh.resourceId } : {}) };
+    const ids = { requestId: newId(), ...(fresh.resourceId ? { resourceId: fresh.resourceId } : {}) };
     const key = c.get('idempotencyKey');
-    if (key === undefined || !deps.idempotency) return publish(c, make(ids, now().toISOString()));
-
+    if (key === undefined || !idempotent) return publish(c, make({ ...ids, timestamp: now().toISOString() }));
     // A record over Kinesis' limit is refused before the key is claimed: a refusal writes nothing, not even that.
-    deps.acceptor.encode(make(ids, now().toISOString()));
+    deps.acceptor.encode(make({ ...ids, timestamp: now().toISOString() }));
     const fingerprint = requestFingerprint({ method: c.req.method, path: c.req.path, scope: c.get('scope'), body: fresh.body });
-    const claim = await deps.idempotency.claim({ sub: c.get('principal').sub, key, fingerprint }, ids).catch((err: unknown) => {
-      if (err instanceof GatewayError) throw err;
-      throw new StreamUnavailableError('the idempotency store is unavailable', 1, { cause: err });
+    return idempotent({
+      request: { sub: c.get('principal').sub, key, fingerprint },
+      ids,
+      run: (a) => publish(c, make(a)),
+      replay: (a) => {
+        const op = make(a);
+        c.set('log', c.get('log').child({ requestId: op.requestId }));
+        c.get('log').info('idempotent replay');
+        return answer(c, op);
+      },
+      log: c.get('log'),
     });
-    if (claim.outcome === 'replay') {
-      const op = make(claim.answer, claim.answer.timestamp);
-      c.set('log', c.get('log').child({ requestId: op.requestId }));
-      c.get('log').info('idempotent replay');
-      return answer(c, op);
-    }
-    const op = make(claim.ids, now().toISOString());
-    let res: Response;
-    try {
-      res = await publish(c, op);
-    } catch (err) {
-      // A refusal (4xx) wrote nothing and forgets the key; a failure (5xx) may have reached the stream, so
-      // the key stays bound to this request and a retry reuses its requestId (the consumer applies it once).
-      const clientError = err instanceof GatewayError && err.status < 500;
-      await (clientError ? claim.discard() : claim.release()).catch((e: unknown) =>
-        c.get('log').warn('idempotency claim not released; it frees itself when its lease ends', { err: e }),
-      );
-      throw err;
-    }
-    await claim.complete({ ...claim.ids, timestamp: op.timestamp }).catch((e: unknown) =>
-      c.get('log').warn('idempotency answer not stored; a retry after the lease republishes the same requestId', { err: e }),
-    );
-    return res;
+  };
+
+  const write = (c: Context<GatewayEnv>, operation: 'update' | 'patch') => {
+    const body = c.get('body');
+    const resourceId = c.req.param('resourceId')!;
+    return accept(c, (a) => ({ ...base(c, a), operation, resourceId, data: body.data }), { body });
   };
 
   const docs = resourceRouteDocs();
   return new Hono<GatewayEnv>()
-    // Hono answers HEAD with the GET handler, and a GET here is a list: an operation put on the stream.
-    .use(async (c, next) => {
-      if (c.req.method === 'HEAD') throw new MethodNotAllowedError('HEAD is not supported on resources; use GET to list');
-      await next();
-    })
     .use(authenticate(deps.verifyToken))
-    .post('/:bl', describeRoute(docs.create), scopeFor('create', CollectionParamsSchema), ...jsonBody, async (c) => {
-      const body = c.req.valid('json');
-      checkShape(body.data);
+    .post('/:bl', describeRoute(docs.create), scopeFor('create', CollectionParamsSchema), ...writeBody, async (c) => {
+      const body = c.get('body');
       // A UUID keeps ids unique across concurrent requests and gateway tasks.
       const resourceId = `${c.get('scope').resourceType}-${newId()}`;
       return accept(
         c,
-        (ids, timestamp) => {
-          const id = ids.resourceId ?? resourceId;
-          return { ...base(c, ids, timestamp), operation: 'create', resourceId: id, data: { ...body.data, id } };
+        (a) => {
+          const id = a.resourceId ?? resourceId;
+          return { ...base(c, a), operation: 'create', resourceId: id, data: { ...body.data, id } };
         },
         { resourceId, body },
       );
     })
-    .put('/:bl/:resourceId', describeRoute(docs.update), scopeFor('update', ItemParamsSchema), ...jsonBody, async (c) => {
-      const body = c.req.valid('json');
-      checkShape(body.data);
+    .put('/:bl/:resourceId', describeRoute(docs.update), scopeFor('update', ItemParamsSchema), ...writeBody, (c) => write(c, 'update'))
+    .patch('/:bl/:resourceId', describeRoute(docs.patch), scopeFor('patch', ItemParamsSchema), ...writeBody, (c) => write(c, 'patch'))
+    .delete('/:bl/:resourceId', describeRoute(docs.delete), scopeFor('delete', ItemParamsSchema), noBody(), async (c) => {
       const resourceId = c.req.param('resourceId');
-      return accept(c, (ids, timestamp) => ({ ...base(c, ids, timestamp), operation: 'update', resourceId, data: body.data }), { body });
+      return accept(c, (a) => ({ ...base(c, a), operation: 'delete', resourceId }));
     })
-    .patch('/:bl/:resourceId', describeRoute(docs.patch), scopeFor('patch', ItemParamsSchema), ...jsonBody, async (c) => {
-      const body = c.req.valid('json');
-      checkShape(body.data);
-      const resourceId = c.req.param('resourceId');
-      return accept(c, (ids, timestamp) => ({ ...base(c, ids, timestamp), operation: 'patch', resourceId, data: body.data }), { body });
-    })
-    .delete('/:bl/:resourceId', describeRoute(docs.delete), scopeFor('delete', ItemParamsSchema), async (c) => {
-      const resourceId = c.req.param('resourceId');
-      return accept(c, (ids, timestamp) => ({ ...base(c, ids, timestamp), operation: 'delete', resourceId }));
-    })
-    .get('/:bl', describeRoute(docs.list), scopeFor('list', CollectionParamsSchema), refuseForbiddenFilters, validator('query', ListQuerySchema), async (c) => {
+    .get('/:bl', describeRoute(docs.list), scopeFor('list', CollectionParamsSchema), noBody(), refuseForbiddenFilters, validator('query', ListQuerySchema), async (c) => {
       const { pagination, filters } = c.req.valid('query');
-      return accept(c, (ids, timestamp) => ({
-        ...base(c, ids, timestamp),
-        operation: 'list',
-        pagination,
-        ...(Object.keys(filters).length > 0 ? { filters } : {}),
-      }));
+      return accept(c, (a) => ({ ...base(c, a), operation: 'list', pagination, ...(Object.keys(filters).length > 0 ? { filters } : {}) }));
     });
 }

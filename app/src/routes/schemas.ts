@@ -4,7 +4,6 @@ import {
   DataSchema,
   FilterKeySchema,
   LocationIdSchema,
-  OPERATIONS,
   RequestIdSchema,
   ResourceIdSchema,
   ResourceTypeSchema,
@@ -48,21 +47,28 @@ export const StatusParamsSchema = v.object({ requestId: RequestIdSchema });
 
 /** Body of create, update and patch. */
 export const WriteBodySchema = v.object({ data: DataSchema });
+export type WriteBody = v.InferOutput<typeof WriteBodySchema>;
 
 const MAX_FILTERS = 20;
-const intString = (name: string, min: number, max: number) =>
+
+/** Bounds and defaults of a list's integer query parameters; the validator and the document share them. */
+export const LIST_PAGE = { minimum: 1, maximum: 1_000_000, default: 1 } as const;
+export const LIST_LIMIT = { minimum: 1, maximum: 100, default: 20 } as const;
+
+/** A query string integer (the document types it `integer`): coerced here, within `bounds`. */
+const queryInteger = (name: string, bounds: { minimum: number; maximum: number }) =>
   v.pipe(
     v.string(`${name} must appear once`),
-    v.regex(/^\d{1,6}$/, `${name} must be an integer`),
+    v.regex(/^\d{1,7}$/, `${name} must be an integer`),
     v.transform(Number),
-    v.minValue(min, `${name} must be at least ${min}`),
-    v.maxValue(max, `${name} must be at most ${max}`),
+    v.minValue(bounds.minimum, `${name} must be at least ${bounds.minimum}`),
+    v.maxValue(bounds.maximum, `${name} must be at most ${bounds.maximum}`),
   );
 
-/** Query of list: `page` (>= 1, default 1), `limit` (1..100, default 20), every other parameter a filter. */
+/** Query of list: `page`, `limit` ({@link LIST_PAGE}, {@link LIST_LIMIT}), every other parameter a filter. */
 export const ListQuerySchema = v.pipe(
   v.objectWithRest(
-    { page: v.optional(intString('page', 1, 1_000_000), '1'), limit: v.optional(intString('limit', 1, 100), '20') },
+    { page: v.optional(queryInteger('page', LIST_PAGE), String(LIST_PAGE.default)), limit: v.optional(queryInteger('limit', LIST_LIMIT), String(LIST_LIMIT.default)) },
     v.pipe(v.string('a filter must appear once'), v.maxLength(256, 'a filter value must be at most 256 characters')),
   ),
   v.rawCheck(({ dataset, addIssue }) => {
@@ -77,50 +83,67 @@ export const ListQuerySchema = v.pipe(
   v.transform(({ page, limit, ...filters }) => ({ pagination: { page, limit }, filters: filters as Record<string, string> })),
 );
 
-const OperationNameSchema = v.picklist(OPERATIONS);
 const TimestampSchema = v.pipe(v.string(), v.isoTimestamp());
 
+const WRITE_OPERATIONS = ['create', 'update', 'patch', 'delete'] as const;
+
+const acceptedMeta = <O extends v.GenericSchema>(operation: O) =>
+  v.object({ businessId: BusinessIdSchema, locationId: LocationIdSchema, resourceType: ResourceTypeSchema, operation, timestamp: TimestampSchema });
+
 /**
- * The `202` body of every resource route (the seed's shape): `data` echoes the request's `data` fields next
- * to the resource `id` (all but list), `status: "processing"` and the operation's `requestId`.
+ * The `202` body of a write: `data` echoes the request's `data` fields (none for delete) next to the resource
+ * `id`, `status: "processing"` and the operation's `requestId`.
  */
-export const AcceptedBodySchema = v.object({
+export const AcceptedWriteBodySchema = v.object({
   success: v.literal(true),
-  data: v.looseObject({
-    id: v.optional(ResourceIdSchema),
-    status: v.literal('processing'),
-    requestId: RequestIdSchema,
-  }),
-  meta: v.object({
-    businessId: BusinessIdSchema,
-    locationId: LocationIdSchema,
-    resourceType: ResourceTypeSchema,
-    operation: OperationNameSchema,
-    timestamp: TimestampSchema,
-  }),
+  data: v.looseObject({ id: ResourceIdSchema, status: v.literal('processing'), requestId: RequestIdSchema }),
+  meta: acceptedMeta(v.picklist(WRITE_OPERATIONS)),
 });
+/** The `202` body of a list: its page comes later, as the `result` of its status. */
+export const AcceptedListBodySchema = v.object({
+  success: v.literal(true),
+  data: v.object({ status: v.literal('processing'), requestId: RequestIdSchema }),
+  meta: acceptedMeta(v.literal('list')),
+});
+/** Either `202` body. */
+export const AcceptedBodySchema = v.union([AcceptedWriteBodySchema, AcceptedListBodySchema]);
 export type AcceptedBody = v.InferOutput<typeof AcceptedBodySchema>;
 
-/** The `200` body of `GET /api/requests/{requestId}`. */
-export const StatusBodySchema = v.object({
-  success: v.literal(true),
-  data: v.object({
-    requestId: RequestIdSchema,
-    status: v.picklist(['processing', 'completed', 'failed']),
-    operation: OperationNameSchema,
-    businessId: BusinessIdSchema,
-    locationId: LocationIdSchema,
-    resourceType: ResourceTypeSchema,
-    resourceId: v.optional(ResourceIdSchema),
-    /** The consumer's result: the resource for create/update/patch, `{items, page, limit}` for list. */
-    result: v.optional(v.unknown()),
-    /** True when the operation completed but its result was too large to keep (read the resource instead). */
-    resultOmitted: v.optional(v.literal(true)),
-    error: v.optional(v.object({ code: v.string(), message: v.string() })),
-    acceptedAt: TimestampSchema,
-    updatedAt: TimestampSchema,
-  }),
+/** A resource as the consumer stores it: its fields and its `id`. */
+export const ResourceViewSchema = v.looseObject({ id: ResourceIdSchema });
+/** A list's page. */
+export const ListPageSchema = v.object({
+  items: v.array(ResourceViewSchema),
+  page: v.pipe(v.number(), v.integer(), v.minValue(LIST_PAGE.minimum)),
+  limit: v.pipe(v.number(), v.integer(), v.minValue(LIST_LIMIT.minimum), v.maxValue(LIST_LIMIT.maximum)),
 });
+
+const statusFields = {
+  requestId: RequestIdSchema,
+  status: v.picklist(['processing', 'completed', 'failed']),
+  businessId: BusinessIdSchema,
+  locationId: LocationIdSchema,
+  resourceType: ResourceTypeSchema,
+  resourceId: v.optional(ResourceIdSchema),
+  /** True when the operation completed but its result was too large to keep (read the resource instead). */
+  resultOmitted: v.optional(v.literal(true)),
+  error: v.optional(v.object({ code: v.string(), message: v.string() })),
+  acceptedAt: TimestampSchema,
+  updatedAt: TimestampSchema,
+};
+
+/**
+ * An operation's status; `result`, once completed, is per operation: the resource for create, update and
+ * patch, the page for list, none for delete.
+ */
+export const StatusSchema = v.variant('operation', [
+  ...(['create', 'update', 'patch'] as const).map((op) => v.object({ ...statusFields, operation: v.literal(op), result: v.optional(ResourceViewSchema) })),
+  v.object({ ...statusFields, operation: v.literal('delete') }),
+  v.object({ ...statusFields, operation: v.literal('list'), result: v.optional(ListPageSchema) }),
+]);
+
+/** The `200` body of `GET /api/requests/{requestId}`. */
+export const StatusBodySchema = v.object({ success: v.literal(true), data: StatusSchema });
 export type StatusBody = v.InferOutput<typeof StatusBodySchema>;
 
 /** The body of every error answer; `details` names each bad field of a 400. */

@@ -3,9 +3,23 @@ import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { STATUS_KIND, STATUS_TABLE_KEY } from '../../../common/tables';
 import type { StatusItem } from '../../../contract/status';
-import { GroupCommit } from '../publish/GroupCommit';
-import type { RetryConfig } from '../config';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { isRetryableAwsError } from '../../../common/awsErrors';
+import type { RetryConfig } from '../config';
+import { StoreUnavailableError } from '../errors';
+import { backoffDelay, type BackoffOptions } from '../publish/backoff';
+import { GroupCommit } from '../publish/GroupCommit';
+
+/**
+ * How a status read retries: the gateway's client makes one attempt per call in batching mode, and a read is
+ * safe to repeat. Past `deadlineMs` a read still failing is 503 STORE_UNAVAILABLE.
+ */
+export interface ReadRetry extends BackoffOptions {
+  deadlineMs: number;
+}
+
+/** A few retries within 2 s: a socket hang-up or a throttled call is retried, an outage answers 503 soon. */
+export const DEFAULT_READ_RETRY: ReadRetry = { baseMs: 50, capMs: 400, deadlineMs: 2_000 };
 
 /** The gateway's side of the status table: the `accepted` item it writes, and reads of an operation's status. */
 export interface StatusStoreOptions {
@@ -16,7 +30,13 @@ export interface StatusStoreOptions {
   /** @default 4 */
   maxInFlight?: number;
   retry: RetryConfig;
+  /** Retries of {@link StatusStore.get}. @default DEFAULT_READ_RETRY */
+  readRetry?: ReadRetry;
   random?: () => number;
+  /** @default Date.now */
+  now?: () => number;
+  /** @default timers/promises setTimeout */
+  sleep?: (ms: number) => Promise<unknown>;
 }
 
 /** As the document client marshalls (common/awsClients.ts). */
@@ -74,8 +94,28 @@ export class StatusStore {
     );
   }
 
-  /** The operation's status: its outcome when there is one, else its acceptance; undefined if unknown. */
+  /**
+   * The operation's status: its outcome when there is one, else its acceptance; undefined if unknown.
+   * Retries a failed read ({@link ReadRetry}).
+   * @throws StoreUnavailableError the table did not answer within the read deadline
+   */
   async get(requestId: string): Promise<StatusItem | undefined> {
+    const retry = this.o.readRetry ?? DEFAULT_READ_RETRY;
+    const now = this.o.now ?? Date.now;
+    const deadline = now() + retry.deadlineMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.query(requestId);
+      } catch (err) {
+        if (!isRetryableAwsError(err)) throw err;
+        const pause = backoffDelay(attempt, retry, this.o.random);
+        if (now() + pause >= deadline) throw new StoreUnavailableError('the status store is unavailable', 1, { cause: err });
+        await (this.o.sleep ?? sleep)(pause);
+      }
+    }
+  }
+
+  private async query(requestId: string): Promise<StatusItem | undefined> {
     const res = await this.o.dynamo.send(
       new QueryCommand({
         TableName: this.o.tableName,

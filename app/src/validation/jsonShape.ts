@@ -1,3 +1,5 @@
+import { numberProblem } from '../../../contract/storeLimits';
+
 /** Keys that reach an object's prototype when copied or merged naively. */
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
@@ -11,12 +13,13 @@ export const MAX_JSON_DEPTH = 32;
 
 /**
  * Finds what makes a parsed JSON value unsafe to pass on: a prototype-polluting key anywhere, nesting deeper
- * than {@link MAX_JSON_DEPTH}, or a number beyond ±(2^53−1). Returns a message, or undefined when it is fine.
+ * than {@link MAX_JSON_DEPTH}, or a number the store cannot hold (contract/storeLimits.ts). Returns a message,
+ * or undefined when it is fine.
  */
 export function findUnsafeJson(value: unknown, path = '', depth = 0): { field: string; message: string } | undefined {
-  // JSON.parse has already rounded such a number, and DynamoDB's SDK refuses it: refuse it here, with its name.
-  if (typeof value === 'number' && Math.abs(value) > Number.MAX_SAFE_INTEGER) {
-    return { field: path || '(root)', message: `numbers must lie within ±${Number.MAX_SAFE_INTEGER}` };
+  if (typeof value === 'number') {
+    const problem = numberProblem(value);
+    return problem ? { field: path || '(root)', message: problem } : undefined;
   }
   // An escaped lone surrogate (`"\ud800"`) passes the strict UTF-8 decoding of the body as ASCII, then becomes
   // U+FFFD on the way out: refuse it like invalid UTF-8.
