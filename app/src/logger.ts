@@ -6,7 +6,10 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export type LogFields = Record<string, unknown>;
 
-/** A JSON-lines logger; `child` adds fields (e.g. requestId) to every line it writes. */
+/**
+ * A JSON-lines logger; `child` adds fields (e.g. requestId) to every line it writes. The text goes under
+ * `message`, the field Powertools' logger (the consumer's) uses, so one Logs Insights query reads both.
+ */
 export interface Logger {
   readonly level: LogLevel;
   debug(message: string, fields?: LogFields): void;
@@ -59,45 +62,47 @@ export function bufferedStdout(): (line: string) => void {
 let stdoutSink: ((line: string) => void) | undefined;
 
 class JsonLogger implements Logger {
-  private readonly min: number;
+  readonly level: LogLevel;
+  readonly #min: number;
+  readonly #sink: (line: string) => void;
+  readonly #bindings: LogFields;
 
-  constructor(
-    readonly level: LogLevel,
-    private readonly sink: (line: string) => void,
-    private readonly bindings: LogFields,
-  ) {
-    this.min = LOG_LEVELS.indexOf(level);
+  constructor(level: LogLevel, sink: (line: string) => void, bindings: LogFields) {
+    this.level = level;
+    this.#min = LOG_LEVELS.indexOf(level);
+    this.#sink = sink;
+    this.#bindings = bindings;
   }
 
-  private write(l: LogLevel, msg: string, fields?: LogFields): void {
-    if (LOG_LEVELS.indexOf(l) < this.min) return;
-    const line: LogFields = { level: l, time: new Date().toISOString(), msg, ...this.bindings };
+  #write(l: LogLevel, message: string, fields?: LogFields): void {
+    if (LOG_LEVELS.indexOf(l) < this.#min) return;
+    const line: LogFields = { level: l, time: new Date().toISOString(), message, ...this.#bindings };
     if (fields) for (const k in fields) line[k] = k === 'err' ? serializeError(fields[k]) : fields[k];
-    this.sink(JSON.stringify(line));
+    this.#sink(JSON.stringify(line));
   }
 
   debug(m: string, f?: LogFields) {
-    this.write('debug', m, f);
+    this.#write('debug', m, f);
   }
   info(m: string, f?: LogFields) {
-    this.write('info', m, f);
+    this.#write('info', m, f);
   }
   warn(m: string, f?: LogFields) {
-    this.write('warn', m, f);
+    this.#write('warn', m, f);
   }
   error(m: string, f?: LogFields) {
-    this.write('error', m, f);
+    this.#write('error', m, f);
   }
-  // A child per request is on the hot path: an object with two fields, the methods stay on the prototype.
+  // A child per request is on the hot path: an object with a few fields, the methods stay on the prototype.
   child(b: LogFields): Logger {
-    return new JsonLogger(this.level, this.sink, { ...this.bindings, ...b });
+    return new JsonLogger(this.level, this.#sink, { ...this.#bindings, ...b });
   }
   isEnabled(l: LogLevel): boolean {
-    return LOG_LEVELS.indexOf(l) >= this.min;
+    return LOG_LEVELS.indexOf(l) >= this.#min;
   }
 }
 
-/** Creates a logger writing one JSON object per line: `{level, time, msg, ...bindings, ...fields}`. */
+/** Creates a logger writing one JSON object per line: `{level, time, message, ...bindings, ...fields}`. */
 export function createLogger(o: LoggerOptions = {}): Logger {
   return new JsonLogger(o.level ?? 'info', o.sink ?? (stdoutSink ??= bufferedStdout()), o.bindings ?? {});
 }

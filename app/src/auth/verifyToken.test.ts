@@ -35,7 +35,7 @@ describe('createTokenVerifier with a secret (HS256)', () => {
   });
 
   it.each([
-    ['expired', () => hs256(claims, { exp: now() - 10 })],
+    ['expired beyond the clock tolerance', () => hs256(claims, { exp: now() - 60 })],
     ['without exp', () => hs256(claims, { exp: null })],
     ['not yet valid', () => hs256({ ...claims, nbf: now() + 600 })],
     ['of the wrong issuer', () => hs256({ ...claims, iss: 'https://evil.example' })],
@@ -59,14 +59,16 @@ describe('createTokenVerifier with a secret (HS256)', () => {
     expect(e.message).toBe('invalid or expired token');
   });
 
-  it('never serves a cached token past its exp', async () => {
+  it('never serves a cached token past its exp plus the clock tolerance', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     try {
       vi.setSystemTime(new Date('2030-01-01T00:00:00Z'));
-      const v = createTokenVerifier({ secret: SECRET });
+      const v = createTokenVerifier({ secret: SECRET, clockToleranceSeconds: 30 });
       const token = await hs256({}, { exp: now() + 2 });
       await v(token);
-      vi.setSystemTime(new Date('2030-01-01T00:00:05Z'));
+      vi.setSystemTime(new Date('2030-01-01T00:00:31Z'));
+      expect((await v(token)).sub).toBe('alice'); // exp + 29 s: within the tolerance
+      vi.setSystemTime(new Date('2030-01-01T00:00:33Z'));
       await refusal(v(token));
     } finally {
       vi.useRealTimers();
@@ -90,6 +92,44 @@ describe('createTokenVerifier with a secret (HS256)', () => {
 
   it('refuses to be built with a short secret', () => {
     expect(() => createTokenVerifier({ secret: new Uint8Array(16) })).toThrow(/32 bytes/);
+  });
+});
+
+describe('createTokenVerifier clock tolerance', () => {
+  // The verifier's clock, fixed; tokens carry claims relative to it.
+  const T = Date.parse('2030-06-01T12:00:00Z') / 1000;
+  const at = (tolerance?: number) => createTokenVerifier({ secret: SECRET, now: () => T * 1000, cacheSize: 0, clockToleranceSeconds: tolerance });
+  const token = (claims: { nbf?: number; iat?: number; exp?: number }) =>
+    hs256({ ...(claims.nbf !== undefined ? { nbf: claims.nbf } : {}), ...(claims.iat !== undefined ? { iat: claims.iat } : {}) }, { exp: claims.exp ?? T + 600 });
+
+  it.each([
+    ['an nbf 1 s ahead', { nbf: T + 1 }],
+    ['an nbf 30 s ahead', { nbf: T + 30 }],
+    ['an exp 30 s ago', { exp: T - 29 }],
+    ['an iat 30 s ahead', { iat: T + 30 }],
+    ['an iat in the past', { iat: T - 3600 }],
+  ])('accepts a token with %s by default (30 s)', async (_name, claims) => {
+    expect((await at()(await token(claims))).sub).toBe('alice');
+  });
+
+  it.each([
+    ['an nbf 31 s ahead', { nbf: T + 31 }],
+    ['an exp 31 s ago', { exp: T - 31 }],
+    ['an iat 31 s ahead', { iat: T + 31 }],
+    ['an iat an hour ahead', { iat: T + 3600 }],
+  ])('refuses a token with %s by default (30 s)', async (_name, claims) => {
+    await refusal(at()(await token(claims)));
+  });
+
+  it('applies the configured tolerance: none refuses an nbf 1 s ahead and an iat 1 s ahead', async () => {
+    await refusal(at(0)(await token({ nbf: T + 1 })));
+    await refusal(at(0)(await token({ iat: T + 1 })));
+    expect((await at(0)(await token({ nbf: T, iat: T }))).sub).toBe('alice');
+  });
+
+  it('applies the configured tolerance: 300 s accepts an iat 299 s ahead', async () => {
+    expect((await at(300)(await token({ iat: T + 299 }))).sub).toBe('alice');
+    await refusal(at(300)(await token({ iat: T + 301 })));
   });
 });
 
