@@ -1,8 +1,9 @@
-import { mkdir, open, readdir, readFile, truncate, unlink, type FileHandle } from 'node:fs/promises';
+import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
 import { StreamUnavailableError } from '../../errors';
 import type { Logger } from '../../logger';
-import { encodeFrame, decodeFrames, type SpoolRecord } from './frame';
+import { decodeFrames, encodeFrame, frameBytes, type SpoolRecord } from './frame';
+import type { SpoolFiles, SpoolFile } from './SpoolFiles';
 
 /**
  * A new segment, created (never an existing file) for positioned writes: each write lands at the segment's
@@ -10,6 +11,9 @@ import { encodeFrame, decodeFrames, type SpoolRecord } from './frame';
  * record could follow torn bytes that recovery cuts, with it.)
  */
 const SEGMENT_FLAGS = 'wx';
+
+/** Where segments with corrupt frames are kept (hard links, no copy) for inspection. */
+export const DAMAGED_DIR = 'damaged';
 
 /** A spooled record with its place in the spool. */
 export interface SpoolEntry extends SpoolRecord {
@@ -25,6 +29,8 @@ export interface SpoolOptions {
   /** A segment file is closed and a new one begun past this size. @default 4 MiB */
   segmentBytes?: number;
   logger: Logger;
+  /** The file system. @default node:fs/promises */
+  files?: SpoolFiles;
   /** Called when the spool is closed (e.g. to stop a heartbeat). */
   onClose?(): void;
   /**
@@ -32,6 +38,8 @@ export interface SpoolOptions {
    * spool whose directory another task has claimed: what is written now would be deleted with it).
    */
   beforeAck?(): Promise<void>;
+  /** Told how many acknowledged records recovery could not read (a corrupt frame mid-segment). */
+  onRecordsLost?(count: number): void;
 }
 
 /** The spool is full: the client should retry later; nothing of the record was written. */
@@ -56,74 +64,76 @@ interface PendingWrite {
  * arrive during an fsync share the next one). An append resolves once its record is on stable storage, and
  * only then does the record become visible to {@link pending} (in arrival order) for the replayer, so a record
  * whose write failed is never sent. Unconfirmed records are also kept in memory (bounded by `maxBytes`).
- * A segment file is deleted once every record in it was confirmed by Kinesis; after a crash, records of a
- * partly confirmed segment are sent again (duplicates the consumer absorbs).
+ * A segment's space is freed once every record in it was confirmed by Kinesis, the segment being written
+ * included; after a crash, records of a partly confirmed segment are sent again (duplicates the consumer absorbs).
  */
 export class Spool {
-  private readonly appendListeners: Array<() => void> = [];
-
-  private readonly entries = new Map<number, SpoolEntry>();
+  readonly #o: SpoolOptions;
+  readonly #files: SpoolFiles;
+  readonly #segmentBytes: number;
+  readonly #appendListeners: Array<() => void> = [];
+  readonly #entries = new Map<number, SpoolEntry>();
   /** Unconfirmed records per segment file. */
-  private readonly live = new Map<number, number>();
-  private nextSeq = 0;
-  /** Bytes of unconfirmed records plus those being written: what `maxBytes` bounds. */
-  private bytesHeld = 0;
-  private active!: { n: number; file: FileHandle; size: number };
-  private queue: PendingWrite[] = [];
-  /** The write loop runs; cleared synchronously when it finds the queue empty, so no append is stranded. */
-  private writingActive = false;
-  private writing: Promise<void> = Promise.resolve();
-  private unanswered = 0;
+  readonly #live = new Map<number, number>();
   /** Per partition key: records appended (on disk or being written) and not yet confirmed. */
-  private readonly perKey = new Map<string, number>();
-  private closed = false;
-  private readonly segmentBytes: number;
+  readonly #perKey = new Map<string, number>();
+  #nextSeq = 0;
+  /** Bytes of unconfirmed records plus those being written: what `maxBytes` bounds. */
+  #bytesHeld = 0;
+  #active!: { n: number; file: SpoolFile; size: number };
+  #queue: PendingWrite[] = [];
+  /** The write loop runs; cleared synchronously when it finds nothing to do, so no append is stranded. */
+  #writingActive = false;
+  #writing: Promise<void> = Promise.resolve();
+  #unanswered = 0;
+  #closed = false;
 
-  private constructor(private readonly o: SpoolOptions) {
-    this.segmentBytes = o.segmentBytes ?? 4 * 1024 * 1024;
+  private constructor(o: SpoolOptions) {
+    this.#o = o;
+    this.#files = o.files ?? (fs as unknown as SpoolFiles);
+    this.#segmentBytes = o.segmentBytes ?? 4 * 1024 * 1024;
   }
 
-  /** Opens (creating) the spool directory, recovers what it holds, cutting a torn or corrupt tail. */
+  /** Opens (creating) the spool directory and recovers what it holds (see {@link decodeFrames}). */
   static async open(o: SpoolOptions): Promise<Spool> {
     const spool = new Spool(o);
-    await spool.recover();
+    await spool.#recover();
     return spool;
   }
 
   /** Records on disk and not yet confirmed. */
   get depth(): number {
-    return this.entries.size;
+    return this.#entries.size;
   }
 
   /** Appends not yet on disk (their callers have not been answered). */
   get writesInFlight(): number {
-    return this.unanswered;
+    return this.#unanswered;
   }
 
   /** Bytes of records not yet confirmed. */
   get bytes(): number {
-    return this.bytesHeld;
+    return this.#bytesHeld;
+  }
+
+  /** Whether {@link close} was called: appends are refused. */
+  get closed(): boolean {
+    return this.#closed;
   }
 
   /** Arrival time of the oldest unconfirmed record, epoch ms. */
   get oldestAppendedAt(): number | undefined {
-    return this.entries.values().next().value?.appendedAt;
+    return this.#entries.values().next().value?.appendedAt;
   }
 
   /** Whether a record of `partitionKey` is spooled or being spooled and not yet confirmed by Kinesis. */
   holds(partitionKey: string): boolean {
-    return (this.perKey.get(partitionKey) ?? 0) > 0;
-  }
-
-  private countKey(partitionKey: string, delta: number): void {
-    const n = (this.perKey.get(partitionKey) ?? 0) + delta;
-    if (n > 0) this.perKey.set(partitionKey, n);
-    else this.perKey.delete(partitionKey);
+    return (this.#perKey.get(partitionKey) ?? 0) > 0;
   }
 
   /** Unconfirmed records on disk, oldest first. */
   pending(): IterableIterator<SpoolEntry> {
-    return this.entries.values();
+    return this.#entries.values();
   }
 
   /**
@@ -131,154 +141,225 @@ export class Spool {
    * would exceed `maxBytes`, and StreamUnavailableError when the disk refuses it (then it is not spooled).
    */
   append(r: Omit<SpoolRecord, 'appendedAt'>, now = Date.now()): Promise<void> {
-    if (this.closed) return Promise.reject(new StreamUnavailableError('the gateway is shutting down', 1));
+    if (this.#closed) return Promise.reject(new StreamUnavailableError('the gateway is shutting down', 1));
     const record = { ...r, appendedAt: now };
     const frame = encodeFrame(record);
-    if (this.bytesHeld + frame.length > this.o.maxBytes) return Promise.reject(new SpoolFullError());
-    this.bytesHeld += frame.length;
-    this.unanswered++;
-    this.countKey(record.partitionKey, 1);
+    if (this.#bytesHeld + frame.length > this.#o.maxBytes) return Promise.reject(new SpoolFullError());
+    this.#bytesHeld += frame.length;
+    this.#unanswered++;
+    this.#countKey(record.partitionKey, 1);
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({
+      this.#queue.push({
         record,
         frame,
         resolve,
         reject: (e: Error) => {
-          this.countKey(record.partitionKey, -1);
+          this.#countKey(record.partitionKey, -1);
           reject(e);
         },
       });
-      if (!this.writingActive) {
-        this.writingActive = true;
-        this.writing = this.writeLoop();
-      }
-    }).finally(() => this.unanswered--);
+      this.#startWriting();
+    }).finally(() => this.#unanswered--);
   }
 
-  /** Marks records confirmed by Kinesis; deletes segment files that hold no unconfirmed record. */
+  /** Marks records confirmed by Kinesis; frees the segments that hold no unconfirmed record. */
   async release(entries: readonly SpoolEntry[]): Promise<void> {
     const emptied: number[] = [];
     for (const e of entries) {
-      if (!this.entries.delete(e.seq)) continue;
-      this.countKey(e.partitionKey, -1);
-      this.bytesHeld -= e.bytes;
-      const left = (this.live.get(e.segment) ?? 1) - 1;
-      this.live.set(e.segment, left);
-      if (left === 0 && e.segment !== this.active.n) emptied.push(e.segment);
+      if (!this.#entries.delete(e.seq)) continue;
+      this.#countKey(e.partitionKey, -1);
+      this.#bytesHeld -= e.bytes;
+      const left = (this.#live.get(e.segment) ?? 1) - 1;
+      this.#live.set(e.segment, left);
+      if (left === 0 && e.segment !== this.#active.n) emptied.push(e.segment);
     }
     for (const n of emptied) {
-      this.live.delete(n);
-      await unlink(join(this.o.dir, segmentName(n))).catch(() => {});
+      this.#live.delete(n);
+      await this.#files.unlink(join(this.#o.dir, segmentName(n))).catch(() => {});
     }
+    // The segment being written is emptied in place, by the write loop, which owns its file.
+    if (this.#activeDrained()) this.#startWriting();
   }
 
   /** Calls `listener` whenever appended records become visible (after their fsync), whoever appended them. */
   onAppended(listener: () => void): void {
-    this.appendListeners.push(listener);
+    this.#appendListeners.push(listener);
   }
 
   /** Finishes pending writes and closes the active segment; unconfirmed records stay on disk. */
   async close(): Promise<void> {
-    this.closed = true;
-    this.o.onClose?.();
-    while (this.writingActive) await this.writing;
-    await this.active.file.close();
-    if (this.entries.size === 0) await unlink(join(this.o.dir, segmentName(this.active.n))).catch(() => {});
+    this.#closed = true;
+    this.#o.onClose?.();
+    while (this.#writingActive) await this.#writing;
+    await this.#active.file.close();
+    if (this.#entries.size === 0) await this.#files.unlink(join(this.#o.dir, segmentName(this.#active.n))).catch(() => {});
   }
 
-  private async writeLoop(): Promise<void> {
-    // The flag is cleared in the very turn that finds the queue empty, so no append can be stranded.
+  #countKey(partitionKey: string, delta: number): void {
+    const n = (this.#perKey.get(partitionKey) ?? 0) + delta;
+    if (n > 0) this.#perKey.set(partitionKey, n);
+    else this.#perKey.delete(partitionKey);
+  }
+
+  #startWriting(): void {
+    if (this.#writingActive) return;
+    this.#writingActive = true;
+    this.#writing = this.#writeLoop();
+  }
+
+  /** The active segment has bytes and every record in it was confirmed. */
+  #activeDrained(): boolean {
+    return this.#active.size > 0 && (this.#live.get(this.#active.n) ?? 0) === 0;
+  }
+
+  async #writeLoop(): Promise<void> {
+    // The flag is cleared in the very turn that finds nothing to do, so no append can be stranded.
+    let canEmpty = true;
     try {
-      while (this.queue.length > 0) {
-        const batch = this.queue;
-        this.queue = [];
-        let i = 0;
-        try {
-          // A batch may span a segment boundary: each run goes to its own file, fsynced before its callers hear.
-          while (i < batch.length) {
-            if (this.active.size > 0 && this.active.size + batch[i]!.frame.length > this.segmentBytes) await this.roll();
-            let end = i;
-            let size = this.active.size;
-            do size += batch[end++]!.frame.length;
-            while (end < batch.length && size + batch[end]!.frame.length <= this.segmentBytes);
-            const buf = Buffer.concat(batch.slice(i, end).map((w) => w.frame));
-            const { bytesWritten } = await this.active.file.write(buf, 0, buf.length, this.active.size);
-            // A short write (a full disk) is a failed write: none of these callers may hear yes.
-            if (bytesWritten !== buf.length) throw new Error(`short write to the spool: ${bytesWritten} of ${buf.length} bytes`);
-            await this.active.file.datasync();
-            await this.o.beforeAck?.();
-            for (const w of batch.slice(i, end)) {
-              const entry: SpoolEntry = { ...w.record, seq: this.nextSeq++, segment: this.active.n, bytes: w.frame.length };
-              this.entries.set(entry.seq, entry);
-              this.live.set(this.active.n, (this.live.get(this.active.n) ?? 0) + 1);
-              w.resolve();
-            }
-            this.active.size += buf.length;
-            i = end;
-            for (const listener of this.appendListeners) listener();
-          }
-        } catch (e) {
-          this.o.logger.error('spool write failed', { err: e });
-          for (const w of batch.slice(i)) {
-            this.bytesHeld -= w.frame.length;
-            w.reject(new StreamUnavailableError('the local spool cannot be written', 5, { cause: e }));
-          }
-          // Whatever part of the failed write reached the file must not sit before later records: cut it, or,
-          // if even that fails, continue in a new segment (recovery cuts a damaged tail, never what follows).
-          await this.active.file.truncate(this.active.size).catch(() => this.roll().catch(() => {}));
-        }
+      for (;;) {
+        if (canEmpty && this.#activeDrained()) canEmpty = await this.#emptyActive();
+        if (this.#queue.length > 0) {
+          const batch = this.#queue;
+          this.#queue = [];
+          await this.#writeBatch(batch);
+        } else if (!canEmpty || !this.#activeDrained()) return;
       }
     } finally {
-      this.writingActive = false;
+      this.#writingActive = false;
     }
   }
 
-  private async roll(): Promise<void> {
-    const old = this.active;
-    this.active = { n: old.n + 1, file: await open(join(this.o.dir, segmentName(old.n + 1)), SEGMENT_FLAGS), size: 0 };
+  /** Frees the space of a fully confirmed active segment (it needs none, unlike a new file: a full disk allows it). */
+  async #emptyActive(): Promise<boolean> {
+    try {
+      await this.#active.file.truncate(0);
+      this.#active.size = 0;
+      return true;
+    } catch (err) {
+      this.#o.logger.warn('could not empty a drained spool segment', { segment: segmentName(this.#active.n), err });
+      return false;
+    }
+  }
+
+  async #writeBatch(batch: PendingWrite[]): Promise<void> {
+    let i = 0;
+    try {
+      // A batch may span a segment boundary: each run goes to its own file, fsynced before its callers hear.
+      while (i < batch.length) {
+        if (this.#active.size > 0 && this.#active.size + batch[i]!.frame.length > this.#segmentBytes) await this.#roll();
+        let end = i;
+        let size = this.#active.size;
+        do size += batch[end++]!.frame.length;
+        while (end < batch.length && size + batch[end]!.frame.length <= this.#segmentBytes);
+        await this.#writeRun(batch.slice(i, end));
+        i = end;
+        for (const listener of this.#appendListeners) listener();
+      }
+    } catch (e) {
+      this.#o.logger.error('spool write failed', { err: e });
+      for (const w of batch.slice(i)) {
+        this.#bytesHeld -= w.frame.length;
+        w.reject(new StreamUnavailableError('the local spool cannot be written', 5, { cause: e }));
+      }
+      // Whatever part of the failed write reached the file must not sit before later records: cut it, or,
+      // if even that fails, continue in a new segment (recovery cuts a damaged tail, never what follows).
+      await this.#active.file.truncate(this.#active.size).catch(() => this.#roll().catch(() => {}));
+    }
+  }
+
+  /** Writes frames that fit the active segment, fsyncs, and only then makes them visible and answers their callers. */
+  async #writeRun(run: PendingWrite[]): Promise<void> {
+    const buf = Buffer.concat(run.map((w) => w.frame));
+    const { bytesWritten } = await this.#active.file.write(buf, 0, buf.length, this.#active.size);
+    // A short write (a full disk) is a failed write: none of these callers may hear yes.
+    if (bytesWritten !== buf.length) throw new Error(`short write to the spool: ${bytesWritten} of ${buf.length} bytes`);
+    await this.#active.file.datasync();
+    await this.#o.beforeAck?.();
+    for (const w of run) {
+      const entry: SpoolEntry = { ...w.record, seq: this.#nextSeq++, segment: this.#active.n, bytes: w.frame.length };
+      this.#entries.set(entry.seq, entry);
+      this.#live.set(this.#active.n, (this.#live.get(this.#active.n) ?? 0) + 1);
+      w.resolve();
+    }
+    this.#active.size += buf.length;
+  }
+
+  async #roll(): Promise<void> {
+    const old = this.#active;
+    this.#active = { n: old.n + 1, file: await this.#files.open(join(this.#o.dir, segmentName(old.n + 1)), SEGMENT_FLAGS), size: 0 };
     await old.file.close().catch(() => {});
-    if ((this.live.get(old.n) ?? 0) === 0) {
-      this.live.delete(old.n);
-      await unlink(join(this.o.dir, segmentName(old.n))).catch(() => {});
+    if ((this.#live.get(old.n) ?? 0) === 0) {
+      this.#live.delete(old.n);
+      await this.#files.unlink(join(this.#o.dir, segmentName(old.n))).catch(() => {});
     }
   }
 
-  private async recover(): Promise<void> {
-    const { dir, logger } = this.o;
-    await mkdir(dir, { recursive: true });
-    const names = (await readdir(dir)).filter((f) => SEGMENT.test(f)).sort();
+  async #recover(): Promise<void> {
+    const { dir, logger } = this.#o;
+    await this.#files.mkdir(dir, { recursive: true });
+    const names = (await this.#files.readdir(dir)).filter((f) => SEGMENT.test(f)).sort();
     let last = -1;
     for (const name of names) {
       const n = Number(SEGMENT.exec(name)![1]);
       last = n;
-      const path = join(dir, name);
-      const buf = await readFile(path);
-      const decoded = decodeFrames(buf);
-      if (decoded.damage) {
-        // A torn tail is what a crash mid-write leaves; it was never acknowledged, so it is cut, not sent.
-        logger.warn('spool segment damaged: cutting it at the last whole record', {
-          segment: name,
-          damage: decoded.damage,
-          keptBytes: decoded.validBytes,
-          cutBytes: buf.length - decoded.validBytes,
-        });
-        await truncate(path, decoded.validBytes);
-      }
-      if (decoded.records.length === 0) {
-        await unlink(path).catch(() => {});
+      const records = await this.#recoverSegment(name);
+      if (records.length === 0) {
+        await this.#files.unlink(join(dir, name)).catch(() => {});
         continue;
       }
-      for (const r of decoded.records) {
-        const entry: SpoolEntry = { ...r, seq: this.nextSeq++, segment: n, bytes: encodeFrame(r).length };
-        this.entries.set(entry.seq, entry);
-        this.countKey(entry.partitionKey, 1);
-        this.bytesHeld += entry.bytes;
-        this.live.set(n, (this.live.get(n) ?? 0) + 1);
+      for (const r of records) {
+        const entry: SpoolEntry = { ...r, seq: this.#nextSeq++, segment: n, bytes: frameBytes(r) };
+        this.#entries.set(entry.seq, entry);
+        this.#countKey(entry.partitionKey, 1);
+        this.#bytesHeld += entry.bytes;
+        this.#live.set(n, (this.#live.get(n) ?? 0) + 1);
       }
     }
     // Appends always start a fresh segment, so a recovered segment is never written again.
     const n = last + 1;
-    this.active = { n, file: await open(join(dir, segmentName(n)), SEGMENT_FLAGS), size: 0 };
-    if (this.entries.size > 0) logger.warn('spool holds records from a previous run; replaying them', { records: this.entries.size, bytes: this.bytesHeld });
+    this.#active = { n, file: await this.#files.open(join(dir, segmentName(n)), SEGMENT_FLAGS), size: 0 };
+    if (this.#entries.size > 0) logger.warn('spool holds records from a previous run; replaying them', { records: this.#entries.size, bytes: this.#bytesHeld });
+  }
+
+  /** The records a segment holds; cuts a damaged tail, keeps a segment with corrupt frames aside and counts them. */
+  async #recoverSegment(name: string): Promise<SpoolRecord[]> {
+    const path = join(this.#o.dir, name);
+    const buf = await this.#files.readFile(path);
+    const decoded = decodeFrames(buf);
+    if (decoded.damage) {
+      // A torn tail is what a crash mid-write leaves; it was never acknowledged, so it is cut, not sent.
+      this.#o.logger.warn('spool segment damaged: cutting it at the last whole record', {
+        segment: name,
+        damage: decoded.damage,
+        keptBytes: decoded.validBytes,
+        cutBytes: buf.length - decoded.validBytes,
+      });
+      await this.#files.truncate(path, decoded.validBytes);
+    }
+    if (decoded.skipped.length > 0) await this.#keepAside(name, decoded.skipped);
+    return decoded.records;
+  }
+
+  /** Frames that fail their checksum between whole ones held acknowledged records: they are lost, and said so once. */
+  async #keepAside(name: string, skipped: { at: number; bytes: number; records: number }[]): Promise<void> {
+    const lost = skipped.reduce((n, s) => n + s.records, 0);
+    const aside = join(this.#o.dir, DAMAGED_DIR, name);
+    await this.#files.mkdir(join(this.#o.dir, DAMAGED_DIR), { recursive: true });
+    const first = await this.#files.link(join(this.#o.dir, name), aside).then(
+      () => true,
+      (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EEXIST') this.#o.logger.warn('could not keep a damaged spool segment aside', { segment: name, err });
+        return err.code !== 'EEXIST';
+      },
+    );
+    // Kept aside already: a restart before it drained read it again, and its loss was counted then.
+    if (!first) return;
+    this.#o.onRecordsLost?.(lost);
+    this.#o.logger.error('spool segment corrupt: records lost, the others replayed; the segment is kept aside', {
+      segment: name,
+      recordsLost: lost,
+      damaged: skipped.map((s) => ({ at: s.at, bytes: s.bytes })),
+      keptAt: aside,
+    });
   }
 }

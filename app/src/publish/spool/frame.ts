@@ -1,9 +1,15 @@
 import { crc32 } from 'node:zlib';
 
 /**
- * One spooled record on disk: `[magic 0xA5][u32 payload length][u32 CRC-32 of payload][payload]`, payload
- * `[f64 appendedAt ms][u16 key length][key UTF-8][data]`. The checksum lets recovery tell a torn or corrupt
- * tail from a record, so a damaged write is cut, never sent.
+ * One spooled record on disk. Format version 2, what is written:
+ * `[sync FF 53 50 4C][u8 version = 2][u32 payload length][u32 CRC-32 of payload][u32 CRC-32 of the 13 bytes before it][payload]`.
+ * Version 1, still read (segments of it can be on a retained volume at upgrade):
+ * `[A5][u32 payload length][u32 CRC-32 of payload][payload]`.
+ * The payload of both: `[f64 appendedAt ms][u16 key length][key UTF-8][data]`.
+ *
+ * The checksums tell a damaged frame from a record, so it is never sent; the sync marker (its first byte never
+ * occurs in UTF-8 text) and the header's own checksum let the reader find the next whole frame after one that is
+ * damaged, so corruption costs only the frames it hit.
  */
 export interface SpoolRecord {
   partitionKey: string;
@@ -12,52 +18,125 @@ export interface SpoolRecord {
   appendedAt: number;
 }
 
-const MAGIC = 0xa5;
-export const FRAME_HEADER_BYTES = 9;
+export const FRAME_VERSION = 2;
+const SYNC = Buffer.from([0xff, 0x53, 0x50, 0x4c]);
+const HEADER_BYTES = 17;
+const V1_MAGIC = 0xa5;
+const V1_HEADER_BYTES = 9;
+/** appendedAt, key length. */
+const PAYLOAD_FIXED_BYTES = 10;
+/** A record is at most 1 MiB with its key (Kinesis' limit); anything longer is not a frame. */
+const MAX_PAYLOAD_BYTES = 2 * 1024 * 1024;
 
 export function encodeFrame(r: SpoolRecord): Buffer {
   const key = Buffer.from(r.partitionKey, 'utf8');
-  const payload = Buffer.allocUnsafe(8 + 2 + key.length + r.data.byteLength);
+  const frame = Buffer.allocUnsafe(HEADER_BYTES + PAYLOAD_FIXED_BYTES + key.length + r.data.byteLength);
+  const payload = frame.subarray(HEADER_BYTES);
   payload.writeDoubleBE(r.appendedAt, 0);
   payload.writeUInt16BE(key.length, 8);
-  key.copy(payload, 10);
-  payload.set(r.data, 10 + key.length);
-  const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
-  header.writeUInt8(MAGIC, 0);
-  header.writeUInt32BE(payload.length, 1);
-  header.writeUInt32BE(crc32(payload), 5);
-  return Buffer.concat([header, payload]);
+  key.copy(payload, PAYLOAD_FIXED_BYTES);
+  payload.set(r.data, PAYLOAD_FIXED_BYTES + key.length);
+  SYNC.copy(frame, 0);
+  frame.writeUInt8(FRAME_VERSION, 4);
+  frame.writeUInt32BE(payload.length, 5);
+  frame.writeUInt32BE(crc32(payload), 9);
+  frame.writeUInt32BE(crc32(frame.subarray(0, 13)), 13);
+  return frame;
 }
 
-/** Result of reading frames from a buffer: the records, and where the valid prefix ends. */
+/** Bytes a record takes on disk in the current format. */
+export function frameBytes(r: SpoolRecord): number {
+  return HEADER_BYTES + PAYLOAD_FIXED_BYTES + Buffer.byteLength(r.partitionKey, 'utf8') + r.data.byteLength;
+}
+
+/** What reading a segment found. */
 export interface DecodedFrames {
   records: SpoolRecord[];
-  /** Bytes of whole, valid frames from the start; anything after is torn or corrupt. */
+  /** Where the last whole frame ends: anything after it is a damaged tail. */
   validBytes: number;
-  /** Why reading stopped before the end, if it did. */
+  /** Why the segment does not end with a whole frame, if it does not (a crash mid-write leaves a torn tail). */
   damage?: 'torn' | 'corrupt';
+  /** Damaged stretches with whole frames after them: records that were written and cannot be read. */
+  skipped: { at: number; bytes: number; records: number }[];
 }
 
-/** Reads consecutive frames; stops at the first incomplete (torn) or failing-checksum (corrupt) frame. */
+type FrameRead = { ok: true; record: SpoolRecord; end: number } | { ok: false; torn: boolean };
+
+/** Reads consecutive frames; past a damaged one, goes on from the next whole frame, if there is one. */
 export function decodeFrames(buf: Buffer): DecodedFrames {
   const records: SpoolRecord[] = [];
+  const skipped: DecodedFrames['skipped'] = [];
   let at = 0;
+  let validBytes = 0;
   while (at < buf.length) {
-    if (buf.length - at < FRAME_HEADER_BYTES) return { records, validBytes: at, damage: 'torn' };
-    if (buf.readUInt8(at) !== MAGIC) return { records, validBytes: at, damage: 'corrupt' };
-    const len = buf.readUInt32BE(at + 1);
-    const end = at + FRAME_HEADER_BYTES + len;
-    if (end > buf.length) return { records, validBytes: at, damage: 'torn' };
-    const payload = buf.subarray(at + FRAME_HEADER_BYTES, end);
-    if (crc32(payload) !== buf.readUInt32BE(at + 5) || len < 10) return { records, validBytes: at, damage: 'corrupt' };
-    const keyLen = payload.readUInt16BE(8);
-    if (10 + keyLen > len) return { records, validBytes: at, damage: 'corrupt' };
-    records.push({
-      appendedAt: payload.readDoubleBE(0),
-      partitionKey: payload.toString('utf8', 10, 10 + keyLen),
-      data: Buffer.from(payload.subarray(10 + keyLen)),
-    });
-    at = end;
+    const read = readFrame(buf, at);
+    if (read.ok) {
+      records.push(read.record);
+      at = validBytes = read.end;
+      continue;
+    }
+    const next = nextFrameAt(buf, at + 1);
+    if (next < 0) return { records, validBytes, damage: read.torn ? 'torn' : 'corrupt', skipped };
+    skipped.push({ at, bytes: next - at, records: Math.max(1, countSync(buf, at, next)) });
+    at = next;
   }
-  return { records, validBytes: at };
+  return { records, validBytes, skipped };
+}
+
+function readFrame(buf: Buffer, at: number): FrameRead {
+  if (buf[at] === V1_MAGIC) return readV1Frame(buf, at);
+  if (buf.length - at < HEADER_BYTES) return { ok: false, torn: buf.length - at < SYNC.length || buf.subarray(at, at + SYNC.length).equals(SYNC) };
+  if (!buf.subarray(at, at + SYNC.length).equals(SYNC) || buf.readUInt32BE(at + 13) !== crc32(buf.subarray(at, at + 13))) return { ok: false, torn: false };
+  const len = buf.readUInt32BE(at + 5);
+  const end = at + HEADER_BYTES + len;
+  if (buf.readUInt8(at + 4) !== FRAME_VERSION || len < PAYLOAD_FIXED_BYTES || len > MAX_PAYLOAD_BYTES) return { ok: false, torn: false };
+  if (end > buf.length) return { ok: false, torn: true };
+  return readPayload(buf.subarray(at + HEADER_BYTES, end), buf.readUInt32BE(at + 9), end);
+}
+
+function readV1Frame(buf: Buffer, at: number): FrameRead {
+  if (buf.length - at < V1_HEADER_BYTES) return { ok: false, torn: true };
+  const len = buf.readUInt32BE(at + 1);
+  const end = at + V1_HEADER_BYTES + len;
+  if (len < PAYLOAD_FIXED_BYTES || len > MAX_PAYLOAD_BYTES) return { ok: false, torn: false };
+  if (end > buf.length) return { ok: false, torn: true };
+  // Cheap plausibility before the checksum, since a one-byte marker also turns up inside data.
+  const appendedAt = buf.readDoubleBE(at + V1_HEADER_BYTES);
+  if (!(appendedAt > 9e11 && appendedAt < 1e13)) return { ok: false, torn: false };
+  return readPayload(buf.subarray(at + V1_HEADER_BYTES, end), buf.readUInt32BE(at + 5), end);
+}
+
+function readPayload(payload: Buffer, crc: number, end: number): FrameRead {
+  if (crc32(payload) !== crc) return { ok: false, torn: false };
+  const keyLen = payload.readUInt16BE(8);
+  if (PAYLOAD_FIXED_BYTES + keyLen > payload.length) return { ok: false, torn: false };
+  return {
+    ok: true,
+    end,
+    record: {
+      appendedAt: payload.readDoubleBE(0),
+      partitionKey: payload.toString('utf8', PAYLOAD_FIXED_BYTES, PAYLOAD_FIXED_BYTES + keyLen),
+      data: Buffer.from(payload.subarray(PAYLOAD_FIXED_BYTES + keyLen)),
+    },
+  };
+}
+
+/** The start of the next whole frame at or after `from`, or -1. */
+function nextFrameAt(buf: Buffer, from: number): number {
+  let sync = buf.indexOf(SYNC, from);
+  let v1 = buf.indexOf(V1_MAGIC, from);
+  while (sync >= 0 || v1 >= 0) {
+    const at = sync < 0 ? v1 : v1 < 0 ? sync : Math.min(sync, v1);
+    if (readFrame(buf, at).ok) return at;
+    if (at === sync) sync = buf.indexOf(SYNC, at + 1);
+    if (at === v1) v1 = buf.indexOf(V1_MAGIC, at + 1);
+  }
+  return -1;
+}
+
+/** Frames that began in `[from, to)`: each sync marker there was the start of a record. */
+function countSync(buf: Buffer, from: number, to: number): number {
+  let n = 0;
+  for (let at = buf.indexOf(SYNC, from); at >= 0 && at < to; at = buf.indexOf(SYNC, at + 1)) n++;
+  return n;
 }

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../../logger';
-import { Spool } from './Spool';
+import { DAMAGED_DIR, Spool } from './Spool';
 
 const HEARTBEAT = 'heartbeat';
 
@@ -22,6 +22,8 @@ export async function openSharedSpool(o: {
   heartbeatMs?: number;
   /** How often a running task looks for stale directories. @default staleMs */
   sweepMs?: number;
+  /** Told of acknowledged records that a corrupt frame made unreadable, in this task's spool or an adopted one. */
+  onRecordsLost?(count: number): void;
 }): Promise<Spool> {
   const staleMs = o.staleMs ?? 60_000;
   const me = `task-${hostname()}-${process.pid}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
@@ -46,6 +48,7 @@ export async function openSharedSpool(o: {
     dir,
     maxBytes: o.maxBytes,
     logger: o.logger,
+    onRecordsLost: o.onRecordsLost,
     // If another task took this directory for dead (our heartbeat could not be written for staleMs), it will
     // copy what it read and delete the rest: from then on nothing written here may be acknowledged.
     beforeAck: async () => {
@@ -86,13 +89,15 @@ export async function openSharedSpool(o: {
       // mid-copy, the heartbeat goes stale and the claimed directory is adopted again (duplicates, not loss).
       const now = new Date();
       await utimes(join(claimed, HEARTBEAT), now, now).catch(() => {});
-      const orphan = await Spool.open({ dir: claimed, maxBytes: Number.MAX_SAFE_INTEGER, logger: o.logger });
+      const orphan = await Spool.open({ dir: claimed, maxBytes: Number.MAX_SAFE_INTEGER, logger: o.logger, onRecordsLost: o.onRecordsLost });
       const entries = [...orphan.pending()];
       try {
         await Promise.all(entries.map((e) => spool.append({ partitionKey: e.partitionKey, data: e.data }, e.appendedAt)));
       } finally {
         await orphan.close();
       }
+      // Its damaged segments, if any, stay for inspection where no sweep adopts them (names starting with a dot).
+      await rename(join(claimed, DAMAGED_DIR), join(o.root, `.damaged-${name}`)).catch(() => {});
       await rm(claimed, { recursive: true, force: true });
       o.logger.warn('adopted the spool of a gateway task that is gone', { from: name, records: entries.length });
     }
