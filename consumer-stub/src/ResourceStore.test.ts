@@ -1,12 +1,11 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { PutCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamoClient } from '../../common/awsClients';
 import { startEmulators, type Emulators } from '../../local/emulators';
 import { ensureTables } from '../../local/provision';
-import { WriteContentionError } from './errors';
-import { ResourceStore } from './ResourceStore';
+import { ResourceStore, resourceKeyId } from './ResourceStore';
 
 const TABLE = 'resources-store-test';
 let emulators: Emulators;
@@ -24,47 +23,59 @@ afterAll(async () => {
 
 const key = () => ({ businessId: `b-${randomUUID().slice(0, 8)}`, locationId: 'l', resourceType: 't', resourceId: 'r1' });
 
-/** Runs `meanwhile` before the first `times` resource writes reach DynamoDB: another writer racing us. */
-function racing(times: number, meanwhile: () => Promise<unknown>): DynamoDBDocumentClient {
-  let left = times;
-  return {
-    send: async (command: object) => {
-      if (command instanceof PutCommand && left > 0) {
-        left--;
-        await meanwhile();
-      }
-      return dynamo.send(command as never);
-    },
-  } as unknown as DynamoDBDocumentClient;
+function store(o: { appliedWindow?: number } = {}) {
+  return new ResourceStore({ client: dynamo, tableName: TABLE, ...o });
 }
 
 describe('ResourceStore', () => {
-  it('remembers only the last appliedWindow requestIds of a resource', async () => {
-    const store = new ResourceStore({ client: dynamo, tableName: TABLE, appliedWindow: 3 });
+  it('remembers only the last appliedWindow requestIds of a resource, across writes', async () => {
+    const s = store({ appliedWindow: 3 });
     const k = key();
     const ids = Array.from({ length: 5 }, () => randomUUID());
-    await store.create(k, { n: 0 }, ids[0]!);
-    for (const [i, id] of ids.slice(1).entries()) await store.patch(k, { n: i + 1 }, id);
-    expect(await store.patch(k, { n: 99 }, ids[4]!)).toMatchObject({ duplicate: true, resource: { id: 'r1', n: 4 } });
+    const ops = ids.map((requestId, n) => ({ ...k, requestId, timestamp: new Date().toISOString(), ...(n === 0 ? { operation: 'create' as const, data: { n } } : { operation: 'patch' as const, data: { n } }) }));
+    let current = (await s.readMany([k])).get(resourceKeyId(k));
+    let from = 0;
+    while (from < ops.length) {
+      const step = s.fold(k, current, ops, from, { maxWrites: Number.POSITIVE_INFINITY });
+      expect(await s.put(step.next!, current?.version)).toBe(true);
+      current = step.next;
+      from = step.end;
+    }
     const { Items } = await dynamo.send(new ScanCommand({ TableName: TABLE }));
     const item = Items!.find((i) => i.pk.startsWith(k.businessId))!;
     expect(item.applied).toEqual(ids.slice(2));
+    expect(item.data).toEqual({ n: 4 });
+    expect(item.version).toBe(5);
   });
 
-  it('decides again when another writer changed the resource between its read and its write', async () => {
+  it('refuses a write when another writer changed the item since it was read, and a create over an existing item', async () => {
+    const s = store();
     const k = key();
-    const plain = new ResourceStore({ client: dynamo, tableName: TABLE });
-    await plain.create(k, { a: 1 }, randomUUID());
-    const store = new ResourceStore({ client: racing(1, () => plain.patch(k, { b: 2 }, randomUUID())), tableName: TABLE });
-    const out = await store.patch(k, { c: 3 }, randomUUID());
-    expect(out).toEqual({ duplicate: false, resource: { id: 'r1', a: 1, b: 2, c: 3 } });
+    const create = { ...k, requestId: randomUUID(), timestamp: new Date().toISOString(), operation: 'create' as const, data: { a: 1 } };
+    const first = s.fold(k, undefined, [create], 0, { maxWrites: 1 });
+    expect(await s.put(first.next!, undefined)).toBe(true);
+    expect(await s.put(first.next!, undefined)).toBe(false);
+    const patch = { ...create, requestId: randomUUID(), operation: 'patch' as const, data: { b: 2 } };
+    const ours = s.fold(k, first.next, [patch], 0, { maxWrites: 1 });
+    const theirs = s.fold(k, first.next, [{ ...patch, requestId: randomUUID(), data: { c: 3 } }], 0, { maxWrites: 1 });
+    expect(await s.put(theirs.next!, first.next!.version)).toBe(true);
+    expect(await s.put(ours.next!, first.next!.version)).toBe(false);
+    expect((await s.read(k))?.data).toEqual({ a: 1, c: 3 });
   });
 
-  it('gives up with a retryable error when the resource keeps changing', async () => {
-    const k = key();
-    const plain = new ResourceStore({ client: dynamo, tableName: TABLE });
-    await plain.create(k, { a: 1 }, randomUUID());
-    const store = new ResourceStore({ client: racing(3, () => plain.patch(k, { b: randomUUID() }, randomUUID())), tableName: TABLE });
-    await expect(store.patch(k, { c: 3 }, randomUUID())).rejects.toBeInstanceOf(WriteContentionError);
+  it('reads more than one call’s worth of resources in bulk, consistently, leaving out those that do not exist', async () => {
+    const s = store();
+    const base = key();
+    const keys = Array.from({ length: 150 }, (_, i) => ({ ...base, resourceId: `r${i}` }));
+    await Promise.all(
+      keys.filter((_, i) => i % 2 === 0).map(async (k) => {
+        const step = s.fold(k, undefined, [{ ...k, requestId: randomUUID(), timestamp: new Date().toISOString(), operation: 'create', data: { id: k.resourceId } }], 0, { maxWrites: 1 });
+        await s.put(step.next!, undefined);
+      }),
+    );
+    const read = await s.readMany(keys);
+    expect(read.size).toBe(75);
+    expect(read.get(resourceKeyId(keys[148]!))?.data).toEqual({ id: 'r148' });
+    expect(read.has(resourceKeyId(keys[149]!))).toBe(false);
   });
 });

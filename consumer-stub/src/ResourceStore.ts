@@ -1,14 +1,11 @@
 import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { resourcesPartition } from '../../common/tables';
-import {
-  ConflictError,
-  NotFoundError,
-  StoreRejectedError,
-  WriteContentionError,
-  isConditionalCheckFailed,
-  isUnmarshallableValue,
-  isValidationError,
-} from './errors';
+import { StoreRejectedError, isConditionalCheckFailed, isUnmarshallableValue, isValidationError } from './errors';
+import { foldOperations, view, type FoldOptions, type FoldStep, type ResourceItem, type ResourceView } from './foldOperations';
+import { readAllKeys } from './readAllKeys';
+import type { ResourceOperation } from '../../contract/operation';
+
+export type { ResourceItem, ResourceView } from './foldOperations';
 
 /** Which resource: business, location, type and id. */
 export interface ResourceKey {
@@ -18,37 +15,11 @@ export interface ResourceKey {
   resourceId: string;
 }
 
-/** A resource as clients see it: its data fields plus `id`. */
-export type ResourceView = Record<string, unknown> & { id: string };
-
-/** What a write did: applied now, or already applied by an earlier delivery of the same requestId. */
-export interface WriteOutcome {
-  duplicate: boolean;
-  /** The resource after the write (or, for a duplicate, as it is now); absent when it is deleted. */
-  resource?: ResourceView;
-}
-
 /** A page of a list. */
 export interface ListPage {
   items: ResourceView[];
   page: number;
   limit: number;
-}
-
-/** An item of the resources table. */
-interface ResourceItem {
-  pk: string;
-  resourceId: string;
-  data: Record<string, unknown>;
-  /** A tombstone keeps `applied` after a delete, so a late duplicate create cannot resurrect the resource. */
-  deleted: boolean;
-  /** The last {@link ResourceStoreOptions.appliedWindow} requestIds applied to this item, oldest first. */
-  applied: string[];
-  /** Bumped by every write; the optimistic-concurrency guard of read-then-write. */
-  version: number;
-  updatedAt: string;
-  /** Epoch seconds; set on tombstones only, for a TTL on the resources table. */
-  expiresAt?: number;
 }
 
 export interface ResourceStoreOptions {
@@ -67,16 +38,19 @@ export interface ResourceStoreOptions {
   now?: () => Date;
 }
 
-/** Write attempts when another writer changes the item between our read and our conditional write. */
-const MAX_WRITE_ATTEMPTS = 3;
+/** The identity of a resource as a map key. */
+export function resourceKeyId(key: ResourceKey): string {
+  return `${resourcesPartition(key.businessId, key.locationId, key.resourceType)}\u0000${key.resourceId}`;
+}
 
 /**
  * The stub's resource store on DynamoDB, applying each requestId at most once without transactions.
  *
- * Every write reads the item (consistently), decides, and writes it back with a condition that the item
- * is unchanged (`version`) and has not seen this requestId (`NOT contains(applied, :rid)`). A redelivered
- * record therefore finds its requestId in `applied` and changes nothing, even after later writes
- * (a late duplicate create after a patch is a no-op, not a reset).
+ * The consumer reads the items a batch touches in bulk ({@link readMany}), folds each resource's operations
+ * in memory ({@link fold}), and writes the result back with {@link put}: a write conditional on the item being
+ * as read (`version`), whose `applied` list holds every requestId the write applies. A redelivered record
+ * therefore finds its requestId in `applied` and changes nothing, even after later writes (a late duplicate
+ * create after a patch is a no-op, not a reset).
  */
 export class ResourceStore {
   readonly #client: DynamoDBDocumentClient;
@@ -94,36 +68,59 @@ export class ResourceStore {
     this.#now = o.now ?? (() => new Date());
   }
 
-  /** Stores a new resource; {@link ConflictError} when a live one has the id. */
-  create(key: ResourceKey, data: Record<string, unknown>, requestId: string): Promise<WriteOutcome> {
-    return this.#write(key, requestId, (current) => {
-      if (current && !current.deleted) throw new ConflictError(key.resourceId);
-      return { data, deleted: false };
+  /** The current items of these resources (consistent reads, 100 keys a call), by {@link resourceKeyId}. */
+  async readMany(keys: readonly ResourceKey[]): Promise<Map<string, ResourceItem>> {
+    const items = await readAllKeys(
+      this.#client,
+      this.#table,
+      keys.map((k) => ({ pk: resourcesPartition(k.businessId, k.locationId, k.resourceType), resourceId: k.resourceId })),
+    );
+    return new Map((items as unknown as ResourceItem[]).map((i) => [`${i.pk}\u0000${i.resourceId}`, i]));
+  }
+
+  /** One resource's current item (a consistent read), after a conditional write found it changed. */
+  async read(key: ResourceKey): Promise<ResourceItem | undefined> {
+    const pk = resourcesPartition(key.businessId, key.locationId, key.resourceType);
+    const got = await this.#client.send(new GetCommand({ TableName: this.#table, Key: { pk, resourceId: key.resourceId }, ConsistentRead: true }));
+    return got.Item as ResourceItem | undefined;
+  }
+
+  /** Applies `ops[from..]` of one resource to `current` in memory, one write's worth (see {@link foldOperations}). */
+  fold(key: ResourceKey, current: ResourceItem | undefined, ops: readonly ResourceOperation[], from: number, o: Pick<FoldOptions, 'maxWrites'>): FoldStep {
+    return foldOperations(current, ops, from, {
+      ...o,
+      pk: resourcesPartition(key.businessId, key.locationId, key.resourceType),
+      resourceId: key.resourceId,
+      appliedWindow: this.#window,
+      tombstoneSeconds: this.#tombstoneSeconds,
+      now: this.#now(),
     });
   }
 
-  /** Replaces a resource's data; {@link NotFoundError} when there is no live resource. */
-  replace(key: ResourceKey, data: Record<string, unknown>, requestId: string): Promise<WriteOutcome> {
-    return this.#write(key, requestId, (current) => {
-      if (!current || current.deleted) throw new NotFoundError(key.resourceId);
-      return { data, deleted: false };
-    });
-  }
-
-  /** Merges top-level fields into a resource's data (a field set to null is stored as null). */
-  patch(key: ResourceKey, data: Record<string, unknown>, requestId: string): Promise<WriteOutcome> {
-    return this.#write(key, requestId, (current) => {
-      if (!current || current.deleted) throw new NotFoundError(key.resourceId);
-      return { data: { ...current.data, ...data }, deleted: false };
-    });
-  }
-
-  /** Deletes a resource, leaving a tombstone; {@link NotFoundError} when there is no live resource. */
-  delete(key: ResourceKey, requestId: string): Promise<WriteOutcome> {
-    return this.#write(key, requestId, (current) => {
-      if (!current || current.deleted) throw new NotFoundError(key.resourceId);
-      return { data: {}, deleted: true };
-    });
+  /**
+   * Writes a folded item if the resource is still as read: at `readVersion`, or absent when undefined.
+   * Returns false when another writer changed it (read again and fold again).
+   * @throws StoreRejectedError when DynamoDB can never hold the item (too large, a value it has no type for).
+   */
+  async put(item: ResourceItem, readVersion: number | undefined): Promise<boolean> {
+    try {
+      await this.#client.send(
+        new PutCommand({
+          TableName: this.#table,
+          Item: item,
+          ...(readVersion === undefined
+            ? { ConditionExpression: 'attribute_not_exists(pk)' }
+            : { ConditionExpression: '#version = :version', ExpressionAttributeNames: { '#version': 'version' }, ExpressionAttributeValues: { ':version': readVersion } }),
+        }),
+      );
+      return true;
+    } catch (e) {
+      if (isConditionalCheckFailed(e)) return false;
+      // Fixed messages: DynamoDB's own can quote a value, and these reach the status table and the logs.
+      if (isValidationError(e)) throw new StoreRejectedError('the store refused the resource (too large, or a value it cannot hold)', { cause: e });
+      if (isUnmarshallableValue(e)) throw new StoreRejectedError('a value of data cannot be stored (a number beyond ±9007199254740991, or nesting too deep)');
+      throw e;
+    }
   }
 
   /**
@@ -132,12 +129,7 @@ export class ResourceStore {
    * or boolean whose `String()` is that string (`"3"` matches `3`, `"true"` matches `true`), or null and the
    * filter is `"null"`. Objects, arrays and missing fields never match.
    */
-  async list(
-    scope: Omit<ResourceKey, 'resourceId'>,
-    filters: Record<string, string>,
-    page: number,
-    limit: number,
-  ): Promise<ListPage> {
+  async list(scope: Omit<ResourceKey, 'resourceId'>, filters: Record<string, string>, page: number, limit: number): Promise<ListPage> {
     const pk = resourcesPartition(scope.businessId, scope.locationId, scope.resourceType);
     const matches: ResourceView[] = [];
     const wanted = Object.entries(filters);
@@ -145,13 +137,7 @@ export class ResourceStore {
     // The stub reads the whole partition: fine for a stub, a real service would index its filters.
     do {
       const out = await this.#client.send(
-        new QueryCommand({
-          TableName: this.#table,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': pk },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
+        new QueryCommand({ TableName: this.#table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': pk }, ConsistentRead: true, ExclusiveStartKey: startKey }),
       );
       for (const item of (out.Items ?? []) as ResourceItem[]) {
         if (item.deleted) continue;
@@ -163,62 +149,6 @@ export class ResourceStore {
     const start = (page - 1) * limit;
     return { items: matches.slice(start, start + limit), page, limit };
   }
-
-  async #write(
-    key: ResourceKey,
-    requestId: string,
-    decide: (current: ResourceItem | undefined) => { data: Record<string, unknown>; deleted: boolean },
-  ): Promise<WriteOutcome> {
-    const pk = resourcesPartition(key.businessId, key.locationId, key.resourceType);
-    for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
-      const got = await this.#client.send(
-        new GetCommand({ TableName: this.#table, Key: { pk, resourceId: key.resourceId }, ConsistentRead: true }),
-      );
-      const current = got.Item as ResourceItem | undefined;
-      if (current?.applied.includes(requestId)) {
-        return { duplicate: true, ...(current.deleted ? {} : { resource: view(current) }) };
-      }
-      const next = decide(current);
-      const now = this.#now();
-      const item: ResourceItem = {
-        pk,
-        resourceId: key.resourceId,
-        data: next.data,
-        deleted: next.deleted,
-        applied: [...keepLast(current?.applied ?? [], this.#window - 1), requestId],
-        version: (current?.version ?? 0) + 1,
-        updatedAt: now.toISOString(),
-        ...(next.deleted ? { expiresAt: Math.floor(now.getTime() / 1000) + this.#tombstoneSeconds } : {}),
-      };
-      try {
-        await this.#client.send(
-          new PutCommand({
-            TableName: this.#table,
-            Item: item,
-            ...(current
-              ? {
-                  ConditionExpression: '#version = :version AND NOT contains(#applied, :rid)',
-                  ExpressionAttributeNames: { '#version': 'version', '#applied': 'applied' },
-                  ExpressionAttributeValues: { ':version': current.version, ':rid': requestId },
-                }
-              : { ConditionExpression: 'attribute_not_exists(pk)' }),
-          }),
-        );
-      } catch (e) {
-        if (isConditionalCheckFailed(e)) continue; // changed since our read: decide again on fresh state
-        // Fixed messages: DynamoDB's own can quote a value, and these reach the status table and the logs.
-        if (isValidationError(e)) throw new StoreRejectedError('the store refused the resource (too large, or a value it cannot hold)', { cause: e });
-        if (isUnmarshallableValue(e)) throw new StoreRejectedError('a value of data cannot be stored (a number beyond ±9007199254740991, or nesting too deep)');
-        throw e;
-      }
-      return { duplicate: false, ...(next.deleted ? {} : { resource: view(item) }) };
-    }
-    throw new WriteContentionError(key.resourceId);
-  }
-}
-
-function view(item: ResourceItem): ResourceView {
-  return { ...item.data, id: item.resourceId };
 }
 
 function fieldEquals(field: unknown, filter: string): boolean {
@@ -226,9 +156,4 @@ function fieldEquals(field: unknown, filter: string): boolean {
   if (typeof field === 'number' || typeof field === 'boolean') return String(field) === filter;
   if (field === null) return filter === 'null';
   return false;
-}
-
-/** The last `n` items (none for n <= 0; `slice(-0)` would keep them all). */
-function keepLast<T>(items: readonly T[], n: number): T[] {
-  return n > 0 ? items.slice(-n) : [];
 }

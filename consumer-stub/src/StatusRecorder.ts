@@ -1,8 +1,10 @@
-import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { STATUS_KIND } from '../../common/tables';
 import type { OperationName } from '../../contract/operation';
 import { expiresAt, type OperationError, type StatusItem } from '../../contract/status';
 import { isConditionalCheckFailed, isValidationError } from './errors';
+import { readAllKeys } from './readAllKeys';
 
 /** What the outcome item repeats from the record, so it alone answers a status read. */
 export interface OutcomeSubject {
@@ -18,6 +20,14 @@ export interface OutcomeSubject {
   acceptedAt: string;
 }
 
+/** An outcome to record: `completed` with its result, or `failed` with its error. */
+export type Outcome = { subject: OutcomeSubject } & ({ status: 'completed'; result?: unknown } | { status: 'failed'; error: OperationError });
+
+/** BatchWriteItem's limit of items per call. */
+const ITEMS_PER_CALL = 25;
+/** Rounds of re-sending items DynamoDB left unprocessed before they are given back as unwritten. */
+const MAX_WRITE_ROUNDS = 5;
+
 export interface StatusRecorderOptions {
   client: DynamoDBDocumentClient;
   tableName: string;
@@ -28,8 +38,10 @@ export interface StatusRecorderOptions {
 
 /**
  * The consumer's side of the status table: the `outcome` item of a requestId (see common/tables.ts).
- * The first outcome wins (`attribute_not_exists`), and the gateway only ever writes the `accepted` item,
- * so a completed or failed operation never goes back to processing.
+ * The first outcome wins, and the gateway only ever writes the `accepted` item, so a completed or failed
+ * operation never goes back to processing. Single writes ({@link completed}, {@link failed}) are conditional
+ * (`attribute_not_exists`); bulk writes ({@link recordAll}) cannot carry a condition, and keep the rule by
+ * what they write: see consumer-stub/README.md, "Bulk outcome writes".
  */
 export class StatusRecorder {
   readonly #client: DynamoDBDocumentClient;
@@ -43,6 +55,58 @@ export class StatusRecorder {
     this.#table = o.tableName;
     this.#retention = o.retentionSeconds;
     this.#now = o.now ?? (() => new Date());
+  }
+
+  /** Which of these requestIds already have an outcome (consistent reads, 100 a call). */
+  async recorded(requestIds: readonly string[]): Promise<Set<string>> {
+    const unique = [...new Set(requestIds)];
+    const items = await readAllKeys(this.#client, this.#table, unique.map((requestId) => ({ requestId, kind: STATUS_KIND.outcome })), ['requestId']);
+    return new Set(items.map((i) => i.requestId as string));
+  }
+
+  /**
+   * Writes outcomes in bulk (BatchWriteItem, 25 a call, the calls concurrent; unprocessed items sent again).
+   * A call DynamoDB refuses as invalid (an item too large, say) is written item by item with the fallbacks of
+   * {@link completed} and {@link failed}. Returns the requestIds whose outcome could not be written, with the
+   * error, so their records are delivered again; one outcome per requestId (the first given).
+   */
+  async recordAll(outcomes: readonly Outcome[]): Promise<{ unwritten: Set<string>; error?: unknown }> {
+    const byId = new Map<string, Outcome>();
+    for (const o of outcomes) if (!byId.has(o.subject.requestId)) byId.set(o.subject.requestId, o);
+    const all = [...byId.values()];
+    const chunks: Outcome[][] = [];
+    for (let i = 0; i < all.length; i += ITEMS_PER_CALL) chunks.push(all.slice(i, i + ITEMS_PER_CALL));
+    const unwritten = new Set<string>();
+    let error: unknown;
+    await Promise.all(
+      chunks.map(async (chunk) => {
+        try {
+          for (const id of await this.#writeChunk(chunk)) unwritten.add(id);
+        } catch (e) {
+          error ??= e;
+          for (const o of chunk) unwritten.add(o.subject.requestId);
+        }
+      }),
+    );
+    return { unwritten, ...(error === undefined ? {} : { error }) };
+  }
+
+  async #writeChunk(chunk: Outcome[]): Promise<string[]> {
+    const now = this.#now();
+    let pending = chunk.map((o) => ({ PutRequest: { Item: this.#item(o.subject, o.status === 'completed' ? { status: 'completed', ...(o.result === undefined ? {} : { result: o.result }) } : { status: 'failed', error: { code: o.error.code, message: o.error.message } }, now) } }));
+    try {
+      for (let round = 0; pending.length > 0; round++) {
+        if (round >= MAX_WRITE_ROUNDS) return pending.map((p) => p.PutRequest.Item.requestId);
+        if (round > 0) await sleep(25 * 2 ** round);
+        const out = await this.#client.send(new BatchWriteCommand({ RequestItems: { [this.#table]: pending } }));
+        pending = (out.UnprocessedItems?.[this.#table] ?? []) as typeof pending;
+      }
+      return [];
+    } catch (e) {
+      if (!isValidationError(e)) throw e;
+      await Promise.all(chunk.map((o) => (o.status === 'completed' ? this.completed(o.subject, o.result) : this.failed(o.subject, o.error))));
+      return [];
+    }
   }
 
   /** The recorded outcome of a requestId, if there is one. */
@@ -82,15 +146,12 @@ export class StatusRecorder {
     }
   }
 
+  #item(subject: OutcomeSubject, outcome: Pick<StatusItem, 'status' | 'result' | 'resultOmitted' | 'error'>, now: Date) {
+    return { ...subject, kind: STATUS_KIND.outcome, ...outcome, updatedAt: now.toISOString(), expiresAt: expiresAt(now, this.#retention) };
+  }
+
   async #put(subject: OutcomeSubject, outcome: Pick<StatusItem, 'status' | 'result' | 'resultOmitted' | 'error'>): Promise<boolean> {
-    const now = this.#now();
-    const item = {
-      ...subject,
-      kind: STATUS_KIND.outcome,
-      ...outcome,
-      updatedAt: now.toISOString(),
-      expiresAt: expiresAt(now, this.#retention),
-    };
+    const item = this.#item(subject, outcome, this.#now());
     try {
       await this.#client.send(
         new PutCommand({

@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { KinesisStreamRecord } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -86,6 +86,11 @@ async function resource(s: ReturnType<typeof scope>, resourceId: string) {
 
 async function forgetOutcome(requestId: string) {
   await dynamo.send(new DeleteCommand({ TableName: STATUS, Key: { requestId, kind: STATUS_KIND.outcome } }));
+}
+
+/** The sum of a metric's values in the captured EMF lines. */
+function total(name: string): number {
+  return (emfMetrics()[name] ?? []).reduce((a, b) => a + b, 0);
 }
 
 /** Every value each metric took in the captured EMF lines. */
@@ -215,7 +220,7 @@ describe('exactly once in effect', () => {
     const item = await resource(s, 'r1');
     expect(item?.data).toEqual({ n: 2 });
     expect(item?.version).toBe(2);
-    expect(emfMetrics().DuplicatesSkipped).toEqual([1]);
+    expect(total('DuplicatesSkipped')).toBe(1);
   });
 
   it.each([
@@ -280,8 +285,8 @@ describe('business failures', () => {
     expect(res.batchItemFailures).toEqual([]);
     const last = ops.at(-1)!;
     expect(await outcome(last.requestId)).toMatchObject({ status: 'failed', error: { code } });
-    expect(emfMetrics().RecordsFailed).toEqual([1]);
-    expect(emfMetrics().RecordsProcessed ?? []).toHaveLength(ops.length - 1);
+    expect(total('RecordsFailed')).toBe(1);
+    expect(total('RecordsProcessed')).toBe(ops.length - 1);
   });
 
   it('a conflicting create leaves the existing resource as it was', async () => {
@@ -394,44 +399,61 @@ describe('outcomes that would not fit', () => {
 });
 
 describe('transient failures', () => {
-  it('reports the failed record and every later one, and applies none of the later ones', async () => {
+  it('a failure holds exactly the records that depend on it: the rest of its resource and its key after the next list', async () => {
     const s = scope();
+    const other = scope();
     const ops = operations(s);
-    const batch = [ops.create('r1', { a: 1 }), ops.create('r2', { a: 1 }), ops.create('r3', { a: 1 }), ops.patch('r1', { a: 2 })];
+    const batch = [
+      ops.create('r1', { a: 1 }),
+      ops.create('r2', { a: 1 }), // its write is throttled
+      ops.create('r3', { a: 1 }),
+      ops.patch('r2', { a: 2 }), // same resource: held
+      ops.patch('r1', { a: 2 }), // another resource, before the list: applied
+      ops.list(), // must see r2: held
+      ops.create('r4', { a: 1 }), // after the list: held
+      operations(other).create('r1', { a: 1 }), // another key: applied
+    ];
     const records = batch.map(operationRecord);
-    const client = faulty(dynamo, (c) =>
-      c instanceof PutCommand && (c.input.Item as { resourceId?: string }).resourceId === 'r2' ? throttling() : undefined,
-    );
+    const client = faulty(dynamo, (c) => (c instanceof PutCommand && (c.input.Item as { resourceId?: string; pk?: string }).resourceId === 'r2' ? throttling() : undefined));
     const res = await build({ client })(kinesisEvent(...records));
-    expect(res.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(records.slice(1).map((r) => r.kinesis.sequenceNumber));
-    expect((await resource(s, 'r1'))?.data).toEqual({ a: 1 });
+    expect(res.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([1, 3, 5, 6].map((i) => records[i]!.kinesis.sequenceNumber));
+    expect((await resource(s, 'r1'))?.data).toEqual({ a: 2 });
+    expect((await resource(s, 'r3'))?.data).toEqual({ a: 1 });
     expect(await resource(s, 'r2')).toBeUndefined();
-    expect(await resource(s, 'r3')).toBeUndefined();
-    expect(await outcome(batch[1]!.requestId)).toBeUndefined();
+    expect(await resource(s, 'r4')).toBeUndefined();
+    expect((await resource(other, 'r1'))?.data).toEqual({ a: 1 });
+    for (const i of [1, 3, 5, 6]) expect(await outcome(batch[i]!.requestId)).toBeUndefined();
+    for (const i of [0, 2, 4, 7]) expect(await outcome(batch[i]!.requestId)).toMatchObject({ status: 'completed' });
+    expect(total('RecordsHeldBack')).toBe(4);
   });
 
-  it('a retry from the failed record applies the rest once, in order', async () => {
+  it('a retry from the lowest held record applies the rest once, in order, and finds the others as duplicates', async () => {
     const s = scope();
     const ops = operations(s);
-    const batch = [ops.create('r1', { a: 1 }), ops.create('r2', { a: 1 }), ops.patch('r2', { a: 2 })];
+    const batch = [ops.create('r1', { a: 1 }), ops.create('r2', { a: 1 }), ops.patch('r2', { a: 2 }), ops.patch('r1', { b: 2 }), ops.list()];
     const records = batch.map(operationRecord);
     let fail = true;
-    const client = faulty(dynamo, (c) => (fail && c instanceof GetCommand && (c.input.Key as { resourceId?: string }).resourceId === 'r2' ? throttling() : undefined));
+    const client = faulty(dynamo, (c) => (fail && c instanceof PutCommand && (c.input.Item as { resourceId?: string }).resourceId === 'r2' ? throttling() : undefined));
     const handler = build({ client });
     const first = await handler(kinesisEvent(...records));
     fail = false;
     const from = records.findIndex((r) => r.kinesis.sequenceNumber === first.batchItemFailures[0]!.itemIdentifier);
+    expect(from).toBe(1);
     const second = await handler(kinesisEvent(...records.slice(from)));
     expect(second.batchItemFailures).toEqual([]);
     expect((await resource(s, 'r2'))?.data).toEqual({ a: 2 });
     expect((await resource(s, 'r2'))?.version).toBe(2);
+    expect((await resource(s, 'r1'))?.data).toEqual({ a: 1, b: 2 });
+    expect((await resource(s, 'r1'))?.version).toBe(2);
+    expect((await outcome(batch[4]!.requestId))?.result).toEqual({ items: [{ id: 'r1', a: 1, b: 2 }, { id: 'r2', a: 2 }], page: 1, limit: 20 });
+    expect(total('DuplicatesSkipped')).toBe(1);
   });
 
   it('a failed outcome write is retried, and the retry records the outcome without applying again', async () => {
     const s = scope();
     const op = operations(s).create('r1', { a: 1 });
     let fail = true;
-    const client = faulty(dynamo, (c) => (fail && c instanceof PutCommand && (c.input.Item as { kind?: string }).kind === 'outcome' ? throttling() : undefined));
+    const client = faulty(dynamo, (c) => (fail && c instanceof BatchWriteCommand ? throttling() : undefined));
     const handler = build({ client });
     const record = operationRecord(op);
     expect((await handler(kinesisEvent(record))).batchItemFailures).toHaveLength(1);
@@ -439,6 +461,38 @@ describe('transient failures', () => {
     expect((await handler(kinesisEvent(record))).batchItemFailures).toEqual([]);
     expect(await outcome(op.requestId)).toMatchObject({ status: 'completed', result: { id: 'r1', a: 1 } });
     expect((await resource(s, 'r1'))?.version).toBe(1);
+  });
+
+  it('a business failure followed by a write of its resource keeps its outcome when the batch is delivered again', async () => {
+    const s = scope();
+    const ops = operations(s);
+    const conflict = ops.create('r1', { a: 2 });
+    const batch = [ops.create('r1', { a: 1 }), conflict, ops.delete('r1')];
+    let fail = true;
+    const client = faulty(dynamo, (c) => (fail && c instanceof BatchWriteCommand ? throttling() : undefined));
+    const handler = build({ client });
+    const records = batch.map(operationRecord);
+    expect((await handler(kinesisEvent(...records))).batchItemFailures).toHaveLength(2);
+    fail = false;
+    expect((await handler(kinesisEvent(...records))).batchItemFailures).toEqual([]);
+    expect(await outcome(conflict.requestId)).toMatchObject({ status: 'failed', error: { code: 'CONFLICT' } });
+    expect((await resource(s, 'r1'))?.deleted).toBe(true);
+  });
+
+  it('a transient decryption failure holds its resource chain and applies the rest', async () => {
+    const s = scope();
+    const ops = operations(s);
+    const secret = { ...ops.create('r1', { name: 'ciphertext' }), encryptedFields: ['name'] } as ResourceOperation;
+    const batch = [secret, ops.patch('r1', { b: 1 }), ops.create('r2', { a: 1 })];
+    const kmsDown = async (o: ResourceOperation) => {
+      if (o.encryptedFields?.length) throw Object.assign(new Error('KMS unavailable'), { name: 'KMSInternalException', $fault: 'server' });
+      return o;
+    };
+    const records = batch.map(operationRecord);
+    const res = await build({ decryptFields: kmsDown })(kinesisEvent(...records));
+    expect(res.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([records[0]!.kinesis.sequenceNumber, records[1]!.kinesis.sequenceNumber]);
+    expect(await resource(s, 'r1')).toBeUndefined();
+    expect((await resource(s, 'r2'))?.data).toEqual({ a: 1 });
   });
 });
 
@@ -474,7 +528,8 @@ describe('observability', () => {
     const m = emfMetrics();
     expect(m.RecordsProcessed).toEqual([1]);
     expect(m.DuplicatesSkipped).toEqual([1]);
-    expect(m.RecordsFailed).toEqual([1, 1]);
+    expect(m.RecordsFailed).toEqual([2]);
+    expect(m.RecordsHeldBack).toEqual([0]);
     expect(m.EndToEndAgeMs).toHaveLength(1);
     expect(m.EndToEndAgeMs![0]).toBeGreaterThanOrEqual(1000);
     const emf = JSON.parse(stdout.find((l) => l.includes('"_aws"'))!);
@@ -488,7 +543,10 @@ describe('observability', () => {
     const create = ops.create('r1', { a: 1 });
     const missing = ops.patch('nope', {});
     await build({ logLevel: 'DEBUG' })(kinesisEvent(operationRecord(create), operationRecord(missing)));
-    const logs = stdout.filter((l) => !l.includes('"_aws"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const logs = stdout
+      .filter((l) => !l.includes('"_aws"'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.message !== 'batch done');
     expect(logs.map((l) => [l.message, l.requestId])).toEqual([
       ['operation completed', create.requestId],
       ['operation failed', missing.requestId],

@@ -1,6 +1,6 @@
 import { FieldDecryptionError } from '../../common/fieldEncryption/errors';
 import type { FieldDecryptor } from '../../common/fieldEncryption/FieldDecryptor';
-import type { DecryptFields } from './createHandler';
+import type { DecryptFields } from './decryptEntries';
 import { OperationFailedError } from './errors';
 
 /**

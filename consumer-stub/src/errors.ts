@@ -43,14 +43,14 @@ export class StoreRejectedError extends OperationFailedError {
 }
 
 /**
- * A record after a failed one in the same batch: not applied, reported in `batchItemFailures` so the
- * event source delivers it again after the failed record, keeping the shard's order.
+ * A record not applied in this invocation (a transient failure of one of its operations, or of one it must
+ * follow): reported in `batchItemFailures` so the event source delivers it again, keeping the shard's order.
  */
-export class SkippedAfterFailureError extends Error {
-  override name = 'SkippedAfterFailureError';
-  readonly code = 'SKIPPED_AFTER_FAILURE';
-  constructor(readonly failedSequenceNumber: string) {
-    super(`not applied: an earlier record of this batch (${failedSequenceNumber}) failed`);
+export class HeldBackError extends Error {
+  override name = 'HeldBackError';
+  readonly code = 'HELD_BACK';
+  constructor(readonly sequenceNumber: string) {
+    super(`record ${sequenceNumber} held back for the next delivery`);
   }
 }
 
