@@ -11,6 +11,7 @@ import { createLogger, type Logger } from '../src/logger';
 import { BatchPublisher } from '../src/publish/BatchPublisher';
 import type { Publisher } from '../src/publish/Publisher';
 import { StatusStore } from '../src/status/StatusStore';
+import { DocumentedResponses, type OpenApiDocument } from './documentedResponses';
 
 export const TEST_SECRET = 'test-secret-test-secret-test-secret-0123';
 export const REGION = 'us-east-1';
@@ -55,7 +56,10 @@ export interface Harness {
   resourcesTable: string;
   logs: string[];
   logger: Logger;
-  /** Builds a gateway app on the harness' emulators; `publisher` replaces the real one (e.g. a fault double). */
+  /**
+   * Builds a gateway app on the harness' emulators; `publisher` replaces the real one (e.g. a fault double).
+   * Its `request` checks every answer against the app's OpenAPI document and throws on an undocumented one.
+   */
   app(overrides?: Partial<AppDeps>): ReturnType<typeof createApp>;
   statusStore: StatusStore;
   token(permissions: string[], sub?: string): Promise<string>;
@@ -64,6 +68,27 @@ export interface Harness {
 }
 
 let counter = 0;
+
+type App = ReturnType<typeof createApp>;
+
+/**
+ * `app` whose `request` checks each answer against the document the app serves (documentedResponses.ts), so
+ * every app test is also a test of the document: an undocumented status, header or body fails it.
+ */
+export function documented(app: App): App {
+  const request = app.request;
+  let guard: Promise<DocumentedResponses> | undefined;
+  app.request = (async (input: Parameters<App['request']>[0], init?: RequestInit, ...rest: unknown[]) => {
+    const res = await (request as (...a: unknown[]) => Promise<Response>)(input, init, ...rest);
+    guard ??= Promise.resolve(request('/openapi.json')).then(async (r) => new DocumentedResponses((await r.json()) as OpenApiDocument));
+    const method = (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
+    const url = typeof input === 'string' ? input : input instanceof Request ? input.url : input.toString();
+    const problems = await (await guard).problems(method, url, res.clone());
+    if (problems.length > 0) throw new Error(`an answer the OpenAPI document does not describe:\n${problems.join('\n')}`);
+    return res;
+  }) as App['request'];
+  return app;
+}
 
 /** Starts in-process kinesalite and dynalite, a fresh stream (2 shards) and tables, and a debug logger capturing lines. */
 export async function startHarness(): Promise<Harness> {
@@ -93,15 +118,17 @@ export async function startHarness(): Promise<Harness> {
     app(overrides = {}) {
       const publisher = overrides.publisher ?? new BatchPublisher({ kinesis, streamName, logger, retry: FAST_RETRY });
       publishers.push(publisher);
-      return createApp({
-        verifyToken: createTokenVerifier({ secret: new TextEncoder().encode(TEST_SECRET) }),
-        publisher,
-        statusStore,
-        logger,
-        ready: async () => ({ ready: true }),
-        statusRetentionSeconds: 3600,
-        ...overrides,
-      });
+      return documented(
+        createApp({
+          verifyToken: createTokenVerifier({ secret: new TextEncoder().encode(TEST_SECRET) }),
+          publisher,
+          statusStore,
+          logger,
+          ready: async () => ({ ready: true }),
+          statusRetentionSeconds: 3600,
+          ...overrides,
+        }),
+      );
     },
     token: (permissions, sub = 'alice') => signToken(TEST_SECRET, { sub, permissions }),
     records: () => readStream(kinesis, streamName),

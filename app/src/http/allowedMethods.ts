@@ -7,7 +7,7 @@ interface PathMethods {
 }
 
 /** Hono's `/a/:b` as a pattern matching one segment per parameter. */
-const patternOf = (path: string) => new RegExp(`^${path.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/:\w+/g, '[^/]+')}/?$`);
+const patternOf = (path: string) => new RegExp(`^${path.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/:\w+/g, '[^/]+')}$`);
 
 /** What this reads of a Hono app: its routes. */
 interface Routes {

@@ -75,7 +75,39 @@ describe('GET /openapi.json', () => {
     );
     const codes = Object.keys(op.responses).sort();
     const withBody = !id.startsWith('delete');
-    expect(codes).toEqual(['202', '400', '401', '403', '409', ...(withBody ? ['413', '415'] : []), '422', '500', '503']);
+    expect(codes).toEqual(['202', '400', '401', '403', '408', '409', ...(withBody ? ['413'] : []), '414', ...(withBody ? ['415'] : []), '422', '431', '500', '503']);
+  });
+
+  it('lists where the API is served, the local stack first', () => {
+    const servers = (doc as unknown as { servers: { url: string; variables?: Record<string, { default: string }> }[] }).servers;
+    expect(servers.map((s) => s.url)).toEqual(['http://localhost:{port}', '{scheme}://{host}']);
+    expect(servers[0]!.variables!.port!.default).toBe('3000');
+  });
+
+  it('types page and limit as integers with their bounds', () => {
+    const params = (operation('get /api/resources/{bl}').parameters ?? []) as { name: string; schema: unknown }[];
+    expect(params.find((p) => p.name === 'page')!.schema).toEqual({ type: 'integer', minimum: 1, maximum: 1_000_000, default: 1 });
+    expect(params.find((p) => p.name === 'limit')!.schema).toEqual({ type: 'integer', minimum: 1, maximum: 100, default: 20 });
+  });
+
+  it('describes a write\'s 202 with a required id, and a list\'s without one', () => {
+    const schemas = (doc as unknown as { components: { schemas: Record<string, { properties: { data: { required: string[]; properties: object } } }> } }).components.schemas;
+    expect(operation('post /api/resources/{bl}').responses['202']).toMatchObject({ content: { 'application/json': { schema: { $ref: '#/components/schemas/AcceptedWriteBody' } } } });
+    expect(operation('get /api/resources/{bl}').responses['202']).toMatchObject({ content: { 'application/json': { schema: { $ref: '#/components/schemas/AcceptedListBody' } } } });
+    expect(schemas.AcceptedWriteBody!.properties.data.required).toContain('id');
+    expect(Object.keys(schemas.AcceptedListBody!.properties.data.properties)).not.toContain('id');
+  });
+
+  it('takes any X-Request-ID (one outside the kept alphabet is replaced, not refused) and answers one of the kept alphabet', () => {
+    const d = doc as unknown as { components: { parameters: Record<string, { schema: unknown }>; headers: Record<string, { schema: unknown; required: boolean }> } };
+    expect(d.components.parameters.RequestId!.schema).toEqual({ type: 'string' });
+    expect(d.components.headers['X-Request-ID']).toMatchObject({ required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,128}$' } });
+  });
+
+  it('documents 405 with Allow for a method a documented path does not take', () => {
+    const r = doc.components.responses.MethodNotAllowed!;
+    expect(r.description).toContain('METHOD_NOT_ALLOWED');
+    expect(Object.keys(r.headers ?? {}).sort()).toEqual(['Allow', 'X-Request-ID']);
   });
 
   it('list documents its query and no Idempotency-Key', () => {
@@ -84,10 +116,15 @@ describe('GET /openapi.json', () => {
     expect(names).not.toContain('header Idempotency-Key');
   });
 
-  it('the status route documents its 200 body and 404', () => {
+  it('the status route documents its 200 body with Retry-After and Preference-Applied, Prefer, 404 and 503', () => {
     const op = operation('get /api/requests/{requestId}');
-    expect(parameterNames(op)).toContain('path requestId');
-    expect(Object.keys(op.responses).sort()).toEqual(['200', '400', '401', '404', '500']);
+    expect(parameterNames(op)).toEqual(expect.arrayContaining(['path requestId', 'header Prefer']));
+    expect(Object.keys(op.responses).sort()).toEqual(['200', '400', '401', '404', '408', '414', '431', '500', '503']);
+    expect(Object.keys((op.responses['200'] as { headers: object }).headers).sort()).toEqual(['Preference-Applied', 'Retry-After', 'X-Request-ID']);
+  });
+
+  it.each(['get /health', 'get /ready', 'get /openapi.json'])('%s documents what the HTTP server can answer on any route', (id) => {
+    expect(Object.keys(operation(id).responses)).toEqual(expect.arrayContaining(['400', '408', '414', '431', '500']));
   });
 
   it.each([
@@ -95,7 +132,13 @@ describe('GET /openapi.json', () => {
     ['Unauthorized', 'UNAUTHORIZED', ['WWW-Authenticate']],
     ['IdempotencyKeyInUse', 'IDEMPOTENCY_KEY_IN_USE', ['Retry-After']],
     ['IdempotencyKeyReused', 'IDEMPOTENCY_KEY_REUSED', []],
-    ['StreamUnavailable', 'STREAM_UNAVAILABLE', ['Retry-After']],
+    ['ServiceUnavailable', 'STREAM_UNAVAILABLE', ['Retry-After']],
+    ['ServiceUnavailable', 'ENCRYPTION_UNAVAILABLE', ['Retry-After']],
+    ['ServiceUnavailable', 'STORE_UNAVAILABLE', ['Retry-After']],
+    ['ServiceUnavailable', 'GATEWAY_BUSY', ['Retry-After']],
+    ['HeadersTooLarge', 'HEADERS_TOO_LARGE', []],
+    ['UriTooLong', 'URI_TOO_LONG', []],
+    ['RequestTimeout', 'REQUEST_TIMEOUT', []],
   ])('the %s response names %s and its headers', (name, code, headers) => {
     const r = doc.components.responses[name]!;
     expect(r.description).toContain(code);

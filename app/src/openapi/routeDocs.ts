@@ -1,23 +1,30 @@
 import { resolver, type DescribeRouteOptions } from 'hono-openapi';
 import * as v from 'valibot';
 import { FilterKeySchema, type OperationName } from '../../../contract/operation';
+import { EncryptionUnavailableError } from '../crypto/errors';
 import {
   ForbiddenError,
   IdempotencyKeyReusedError,
   InternalError,
+  MethodNotAllowedError,
   NotFoundError,
   PayloadTooLargeError,
+  StoreUnavailableError,
   StreamUnavailableError,
   UnauthorizedError,
   UnsupportedMediaTypeError,
+  UriTooLongError,
   ValidationError,
-  type GatewayError,
 } from '../errors';
 import { IdempotencyKeyInUseError } from '../idempotency/errors';
+import { MAX_WAIT_SECONDS } from '../status/StatusWaiter';
 import {
-  AcceptedBodySchema,
+  AcceptedListBodySchema,
+  AcceptedWriteBodySchema,
   CollectionParamsSchema,
   ItemParamsSchema,
+  LIST_LIMIT,
+  LIST_PAGE,
   ListQuerySchema,
   StatusBodySchema,
   StatusParamsSchema,
@@ -55,11 +62,13 @@ const PATH_DESCRIPTIONS = {
 
 /** `page`, `limit` and the free-form filters of a list, from the list's query schema. */
 function listQueryParameters(): Parameter[] {
-  const query = jsonSchemaOf<{ properties: Record<string, ParameterSchema>; additionalProperties: object }>(ListQuerySchema);
+  const query = jsonSchemaOf<{ additionalProperties: object }>(ListQuerySchema);
   const filters = { type: 'object', maxProperties: 20, propertyNames: jsonSchemaOf(FilterKeySchema), additionalProperties: query.additionalProperties };
+  // Typed as the integers they are; the validator coerces the query string within the same bounds.
+  const integer = (bounds: { minimum: number; maximum: number; default: number }) => ({ type: 'integer', ...bounds }) as ParameterSchema;
   return [
-    { in: 'query', name: 'page', required: false, description: 'Page number, an integer from 1 to 1000000. Default 1.', schema: query.properties.page! },
-    { in: 'query', name: 'limit', required: false, description: 'Items per page, an integer from 1 to 100. Default 20.', schema: query.properties.limit! },
+    { in: 'query', name: 'page', required: false, description: 'Page number.', schema: integer(LIST_PAGE) },
+    { in: 'query', name: 'limit', required: false, description: 'Items per page.', schema: integer(LIST_LIMIT) },
     {
       in: 'query',
       name: 'filters',
@@ -77,40 +86,92 @@ function listQueryParameters(): Parameter[] {
 const SCOPE_HEADERS = [ref('parameters', 'BusinessId'), ref('parameters', 'LocationId'), ref('parameters', 'ResourceType')];
 const CORRELATION = ref('parameters', 'RequestId');
 
-const accepted: Responses[string] = {
-  description:
-    'Accepted: the operation is on the stream (Kinesis acknowledged it). Follow it at `Location`. A repeat of a write with ' +
-    'the same `Idempotency-Key` answers the first 202 again (same `requestId`, `Location` and body) and writes nothing.',
-  headers: { Location: ref('headers', 'Location'), 'X-Request-ID': ref('headers', 'X-Request-ID') },
-  content: { 'application/json': { schema: bodySchema(AcceptedBodySchema, 'AcceptedBody') } },
-};
+/** The headers every answer carries. */
+export const ALWAYS = { 'X-Request-ID': ref('headers', 'X-Request-ID') };
 
-/** The error answers, as `components.responses`: the gateway error each one is, and when it happens. */
+const accepted = (schema: v.GenericSchema, name: string): Responses[string] => ({
+  description:
+    'Accepted: the operation is on the stream (Kinesis acknowledged it, or the gateway\'s spool holds it durably). Follow ' +
+    'it at `Location`. A repeat of a write with the same `Idempotency-Key` answers the first 202 again (same ' +
+    '`requestId`, `Location` and body) and writes nothing.',
+  headers: { Location: ref('headers', 'Location'), ...ALWAYS },
+  content: { 'application/json': { schema: bodySchema(schema, name) } },
+});
+
+/** What a documented error answer is: its status, code and headers (a GatewayError, or one the HTTP server writes). */
+export interface DocumentedError {
+  status: number;
+  code: string;
+  headers: Record<string, string>;
+}
+
+/** An error the HTTP server answers before the app sees the request (app/src/admission/). */
+const serverError = (status: number, code: string, headers: Record<string, string> = {}): DocumentedError => ({ status, code, headers });
+
+/**
+ * The error answers, as `components.responses`: the errors each one is, and when it happens. One response
+ * per status; a status with several codes lists them all.
+ */
 export const ERROR_RESPONSES = {
-  BadRequest: { error: new ValidationError(''), when: 'a header, path parameter, query parameter or body is invalid; `details` names each bad field.' },
-  Unauthorized: { error: new UnauthorizedError(''), when: 'no bearer token, or one that is invalid or expired.' },
-  Forbidden: { error: new ForbiddenError(''), when: "the token's permissions do not grant this operation on this business, location and resource type." },
-  NotFound: { error: new NotFoundError(''), when: 'no such operation, or the caller has no permission on its scope.' },
+  BadRequest: {
+    errors: [new ValidationError('')],
+    when:
+      'a header, path parameter, query parameter or body is invalid (`details` names each bad field), a number the store ' +
+      'cannot hold, a body on DELETE or a list, or a request the HTTP server could not parse.',
+  },
+  Unauthorized: { errors: [new UnauthorizedError('')], when: 'no bearer token, or one that is invalid or expired.' },
+  Forbidden: { errors: [new ForbiddenError('')], when: "the token's permissions do not grant this operation on this business, location and resource type." },
+  NotFound: { errors: [new NotFoundError('')], when: 'no such operation, or the caller has no permission on its scope; or no such route.' },
+  MethodNotAllowed: {
+    errors: [new MethodNotAllowedError('', ['GET'])],
+    when: 'a documented path asked with a method it does not take (HEAD included); `Allow` lists those it takes.',
+  },
+  RequestTimeout: { errors: [serverError(408, 'REQUEST_TIMEOUT')], when: 'the client took too long to send its request (answered by the HTTP server).' },
   IdempotencyKeyInUse: {
-    error: new IdempotencyKeyInUseError(''),
+    errors: [new IdempotencyKeyInUseError('')],
     when: 'the first request with this `Idempotency-Key` is still being accepted (waited for up to 3 s); retry after `Retry-After` to get its answer.',
   },
-  PayloadTooLarge: { error: new PayloadTooLargeError(''), when: "the body, or the operation's record, exceeds Kinesis' 1 MiB record limit." },
-  UnsupportedMediaType: { error: new UnsupportedMediaTypeError(''), when: 'the body is not `application/json`.' },
+  PayloadTooLarge: {
+    errors: [new PayloadTooLargeError('')],
+    when:
+      "the body or the operation's record exceeds Kinesis' 1 MiB record limit, or `data` exceeds what one resource item " +
+      "holds (DynamoDB's 400 KB item limit less the item's own fields); the message names the limit.",
+  },
+  UriTooLong: { errors: [new UriTooLongError('')], when: 'the URL exceeds 8192 characters.' },
+  UnsupportedMediaType: {
+    errors: [new UnsupportedMediaTypeError('')],
+    when: 'the body is not `application/json` (or `+json`), its charset is not UTF-8, or it has a `Content-Encoding` other than identity.',
+  },
   IdempotencyKeyReused: {
-    error: new IdempotencyKeyReusedError(''),
+    errors: [new IdempotencyKeyReusedError('')],
     when: 'this `Idempotency-Key` was used by the same caller in the last 24 hours with a different request (method, path, scope headers or body).',
   },
-  InternalError: { error: new InternalError(''), when: 'an unexpected failure; nothing about it is disclosed.' },
-  StreamUnavailable: {
-    error: new StreamUnavailableError(''),
-    when: 'the stream (or the idempotency store) cannot take the operation now; retry after `Retry-After` seconds (with the same `Idempotency-Key`, safely).',
+  HeadersTooLarge: { errors: [serverError(431, 'HEADERS_TOO_LARGE')], when: 'the request line and headers exceed 16 KiB (answered by the HTTP server).' },
+  InternalError: { errors: [new InternalError('')], when: 'an unexpected failure; nothing about it is disclosed.' },
+  ServiceUnavailable: {
+    errors: [
+      new StreamUnavailableError(''),
+      new EncryptionUnavailableError(''),
+      new StoreUnavailableError(''),
+      serverError(503, 'GATEWAY_BUSY', { 'Retry-After': '1' }),
+    ],
+    when:
+      'a dependency cannot serve the request now; retry after `Retry-After` seconds (a write with the same ' +
+      '`Idempotency-Key`, safely). `STREAM_UNAVAILABLE`: the stream (and the spool) cannot take the operation; ' +
+      '`ENCRYPTION_UNAVAILABLE`: the field encryption key (KMS) cannot be used; `STORE_UNAVAILABLE`: the status table ' +
+      'does not answer (a status read, or an `Idempotency-Key`); `GATEWAY_BUSY`: the task holds as many request ' +
+      'bodies as its memory budget allows.',
   },
-} satisfies Record<string, { error: GatewayError; when: string }>;
+} satisfies Record<string, { errors: DocumentedError[]; when: string }>;
 export type ErrorResponseName = keyof typeof ERROR_RESPONSES;
 
-const errors = (...names: ErrorResponseName[]): Responses =>
-  Object.fromEntries(names.map((n) => [String(ERROR_RESPONSES[n].error.status), ref('responses', n)]));
+/** The status of a documented error response. */
+export const statusOf = (name: ErrorResponseName) => ERROR_RESPONSES[name].errors[0]!.status;
+
+const errors = (...names: ErrorResponseName[]): Responses => Object.fromEntries(names.map((n) => [String(statusOf(n)), ref('responses', n)]));
+
+/** What any route can answer: what the HTTP server refuses, the URL limit and an internal error. */
+export const ANY_ROUTE: ErrorResponseName[] = ['BadRequest', 'RequestTimeout', 'UriTooLong', 'HeadersTooLarge', 'InternalError'];
 
 const WRITE_NOTE =
   'Send an `Idempotency-Key` to retry safely: the same key from the same caller within 24 hours replays the first answer ' +
@@ -129,7 +190,10 @@ export function resourceRouteDocs(): Record<OperationName, DescribeRouteOptions>
   const collection = pathParameters(CollectionParamsSchema, PATH_DESCRIPTIONS);
   const item = pathParameters(ItemParamsSchema, PATH_DESCRIPTIONS);
   const write = [...SCOPE_HEADERS, ref('parameters', 'IdempotencyKey'), CORRELATION];
-  const withBody = errors('BadRequest', 'Unauthorized', 'Forbidden', 'IdempotencyKeyInUse', 'PayloadTooLarge', 'UnsupportedMediaType', 'IdempotencyKeyReused', 'InternalError', 'StreamUnavailable');
+  const writeAccepted = accepted(AcceptedWriteBodySchema, 'AcceptedWriteBody');
+  const common = ['Unauthorized', 'Forbidden', 'ServiceUnavailable', ...ANY_ROUTE] as const;
+  const withBody = errors(...common, 'IdempotencyKeyInUse', 'PayloadTooLarge', 'UnsupportedMediaType', 'IdempotencyKeyReused');
+  const noBodyNote = 'It takes no body (one is refused with 400).';
   return {
     create: {
       operationId: 'createResource',
@@ -138,7 +202,7 @@ export function resourceRouteDocs(): Record<OperationName, DescribeRouteOptions>
       description: `Puts a \`create\` operation on the stream; the new resource's id is \`data.id\`. ${permission('create')} ${WRITE_NOTE}`,
       parameters: [...collection, ...write],
       requestBody: body('The new resource: `data` holds its fields.'),
-      responses: { 202: accepted, ...withBody },
+      responses: { 202: writeAccepted, ...withBody },
     },
     update: {
       operationId: 'updateResource',
@@ -147,7 +211,7 @@ export function resourceRouteDocs(): Record<OperationName, DescribeRouteOptions>
       description: `Puts an \`update\` operation on the stream: \`data\` replaces the resource's fields. ${permission('update')} ${WRITE_NOTE}`,
       parameters: [...item, ...write],
       requestBody: body("The resource's new fields."),
-      responses: { 202: accepted, ...withBody },
+      responses: { 202: writeAccepted, ...withBody },
     },
     patch: {
       operationId: 'patchResource',
@@ -156,18 +220,15 @@ export function resourceRouteDocs(): Record<OperationName, DescribeRouteOptions>
       description: `Puts a \`patch\` operation on the stream: \`data\`'s fields merge into the stored ones. ${permission('patch')} ${WRITE_NOTE}`,
       parameters: [...item, ...write],
       requestBody: body('The fields to change.'),
-      responses: { 202: accepted, ...withBody },
+      responses: { 202: writeAccepted, ...withBody },
     },
     delete: {
       operationId: 'deleteResource',
       tags: ['resources'],
       summary: 'Delete a resource',
-      description: `Puts a \`delete\` operation on the stream. ${permission('delete')} ${WRITE_NOTE}`,
+      description: `Puts a \`delete\` operation on the stream. ${noBodyNote} ${permission('delete')} ${WRITE_NOTE}`,
       parameters: [...item, ...write],
-      responses: {
-        202: accepted,
-        ...errors('BadRequest', 'Unauthorized', 'Forbidden', 'IdempotencyKeyInUse', 'IdempotencyKeyReused', 'InternalError', 'StreamUnavailable'),
-      },
+      responses: { 202: writeAccepted, ...errors(...common, 'IdempotencyKeyInUse', 'IdempotencyKeyReused') },
     },
     list: {
       operationId: 'listResources',
@@ -175,9 +236,9 @@ export function resourceRouteDocs(): Record<OperationName, DescribeRouteOptions>
       summary: 'List resources',
       description:
         'Puts a `list` operation on the stream; its page is the `result` of its status. A list is a read, so it takes no ' +
-        `\`Idempotency-Key\` (the header is ignored): a retry is harmless. ${permission('list')}`,
+        `\`Idempotency-Key\` (the header is ignored): a retry is harmless. ${noBodyNote} ${permission('list')}`,
       parameters: [...collection, ...listQueryParameters(), ...SCOPE_HEADERS, CORRELATION],
-      responses: { 202: accepted, ...errors('BadRequest', 'Unauthorized', 'Forbidden', 'InternalError', 'StreamUnavailable') },
+      responses: { 202: accepted(AcceptedListBodySchema, 'AcceptedListBody'), ...errors(...common) },
     },
   };
 }
@@ -189,17 +250,21 @@ export function statusRouteDocs(): DescribeRouteOptions {
     tags: ['requests'],
     summary: "An operation's status",
     description:
-      '`processing` until the consumer applied the operation, then `completed` (with its `result`) or `failed` (with its ' +
-      "`error`). Requires any permission on the operation's business, location and resource type; to anyone else an " +
-      'existing operation is 404, as an unknown one.',
-    parameters: [...pathParameters(StatusParamsSchema, PATH_DESCRIPTIONS), CORRELATION],
+      '`processing` until the consumer applied the operation, then `completed` (with its `result`: the resource for ' +
+      'create, update and patch, the page for list, none for delete) or `failed` (with its `error`). Requires any ' +
+      "permission on the operation's business, location and resource type; to anyone else an existing operation is " +
+      `404, as an unknown one. With \`Prefer: wait=N\` (N up to ${MAX_WAIT_SECONDS} seconds) a \`processing\` ` +
+      'operation is waited for: the answer comes once it is completed or failed, or after N seconds with ' +
+      '`processing`, and says `Preference-Applied: wait=N`. A gateway that already holds its most waiting requests, ' +
+      'or is stopping, answers at once without `Preference-Applied`.',
+    parameters: [...pathParameters(StatusParamsSchema, PATH_DESCRIPTIONS), ref('parameters', 'Prefer'), CORRELATION],
     responses: {
       200: {
-        description: "The operation's status.",
-        headers: { 'X-Request-ID': ref('headers', 'X-Request-ID') },
+        description: "The operation's status. A `processing` answer carries `Retry-After`: when to read it again.",
+        headers: { ...ALWAYS, 'Retry-After': ref('headers', 'Retry-After-Processing'), 'Preference-Applied': ref('headers', 'Preference-Applied') },
         content: { 'application/json': { schema: bodySchema(StatusBodySchema, 'StatusBody') } },
       },
-      ...errors('BadRequest', 'Unauthorized', 'NotFound', 'InternalError'),
+      ...errors('Unauthorized', 'NotFound', 'ServiceUnavailable', ...ANY_ROUTE),
     },
   };
 }

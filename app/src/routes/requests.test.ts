@@ -51,7 +51,7 @@ describe('GET /api/requests/{requestId}', () => {
     await h.dynamo.send(
       new PutCommand({
         TableName: h.statusTable,
-        Item: { requestId, kind: STATUS_KIND.outcome, status: 'failed', operation: 'create', businessId: 'b1', locationId: 'l1', resourceType: 'appointment', error: { code: 'CONFLICT', message: 'exists' }, acceptedAt: 'a', updatedAt: 'b' },
+        Item: { requestId, kind: STATUS_KIND.outcome, status: 'failed', operation: 'create', businessId: 'b1', locationId: 'l1', resourceType: 'appointment', error: { code: 'CONFLICT', message: 'exists' }, acceptedAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:01.000Z' },
       }),
     );
     const body = (await (await get(requestId, token)).json()) as { data: Record<string, unknown> };

@@ -57,8 +57,8 @@ export function createRequestsRouter(deps: RequestsRouterDeps) {
     return c.json(statusBody(item));
   };
   return new Hono<GatewayEnv>()
-    .use(authenticate(deps.verifyToken))
-    .get('/:requestId', describeRoute(statusRouteDocs()), validator('param', StatusParamsSchema), async (c) => {
+    // On the route, not router-wide: a path no route serves is 404 to anyone.
+    .get('/:requestId', describeRoute(statusRouteDocs()), authenticate(deps.verifyToken), validator('param', StatusParamsSchema), async (c) => {
       const { requestId } = c.req.valid('param');
       const item = await deps.statusStore.get(requestId);
       // Someone without permission on the operation's scope cannot tell it exists.

@@ -138,9 +138,10 @@ export function createResourcesRouter(deps: ResourcesRouterDeps) {
   };
 
   const docs = resourceRouteDocs();
+  // Per route, not router-wide: a path no route serves is 404 to anyone, not 401 to those without a token.
+  const auth = authenticate(deps.verifyToken);
   return new Hono<GatewayEnv>()
-    .use(authenticate(deps.verifyToken))
-    .post('/:bl', describeRoute(docs.create), scopeFor('create', CollectionParamsSchema), ...writeBody, async (c) => {
+    .post('/:bl', describeRoute(docs.create), auth, scopeFor('create', CollectionParamsSchema), ...writeBody, async (c) => {
       const body = c.get('body');
       // A UUID keeps ids unique across concurrent requests and gateway tasks.
       const resourceId = `${c.get('scope').resourceType}-${newId()}`;
@@ -153,13 +154,13 @@ export function createResourcesRouter(deps: ResourcesRouterDeps) {
         { resourceId, body },
       );
     })
-    .put('/:bl/:resourceId', describeRoute(docs.update), scopeFor('update', ItemParamsSchema), ...writeBody, (c) => write(c, 'update'))
-    .patch('/:bl/:resourceId', describeRoute(docs.patch), scopeFor('patch', ItemParamsSchema), ...writeBody, (c) => write(c, 'patch'))
-    .delete('/:bl/:resourceId', describeRoute(docs.delete), scopeFor('delete', ItemParamsSchema), noBody(), async (c) => {
+    .put('/:bl/:resourceId', describeRoute(docs.update), auth, scopeFor('update', ItemParamsSchema), ...writeBody, (c) => write(c, 'update'))
+    .patch('/:bl/:resourceId', describeRoute(docs.patch), auth, scopeFor('patch', ItemParamsSchema), ...writeBody, (c) => write(c, 'patch'))
+    .delete('/:bl/:resourceId', describeRoute(docs.delete), auth, scopeFor('delete', ItemParamsSchema), noBody(), async (c) => {
       const resourceId = c.req.param('resourceId');
       return accept(c, (a) => ({ ...base(c, a), operation: 'delete', resourceId }));
     })
-    .get('/:bl', describeRoute(docs.list), scopeFor('list', CollectionParamsSchema), noBody(), refuseForbiddenFilters, validator('query', ListQuerySchema), async (c) => {
+    .get('/:bl', describeRoute(docs.list), auth, scopeFor('list', CollectionParamsSchema), noBody(), refuseForbiddenFilters, validator('query', ListQuerySchema), async (c) => {
       const { pagination, filters } = c.req.valid('query');
       return accept(c, (a) => ({ ...base(c, a), operation: 'list', pagination, ...(Object.keys(filters).length > 0 ? { filters } : {}) }));
     });

@@ -36,7 +36,8 @@ export const WriteHeadersSchema = v.object({
  * UUID (not refused). Short and visible, so it cannot forge log fields.
  */
 // What Hono's requestId middleware keeps ([\w=-]) and ours allows, both: anything else gets a fresh UUID.
-export const CorrelationIdSchema = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,128}$/));
+export const CORRELATION_ID_PATTERN = '^[A-Za-z0-9_-]{1,128}$';
+export const CorrelationIdSchema = v.pipe(v.string(), v.regex(new RegExp(CORRELATION_ID_PATTERN)));
 
 /** `{bl}`: the path's `{businessId}-{locationId}`. */
 export const CollectionParamsSchema = v.object({ bl: v.pipe(v.string(), v.maxLength(129, 'is too long')) });
