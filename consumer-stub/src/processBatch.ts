@@ -44,6 +44,7 @@ export async function processBatch(records: readonly KinesisStreamRecord[], deps
   try {
     known = await deps.limit(() => deps.status.recorded([...entries.map((e) => e.op.requestId), ...poisonIds]));
   } catch (error) {
+    for (const e of entries) results.set(e, { kind: 'held' });
     return { entries, results, poison, heldRecords: new Set(records.map((_, i) => i)), error };
   }
   const { fresh, copies } = splitFresh(entries, known, results);
