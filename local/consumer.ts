@@ -4,32 +4,44 @@
  *
  * Environment: KINESIS_ENDPOINT, DYNAMODB_ENDPOINT (required); KINESIS_STREAM_NAME (resources-operations);
  * STATUS_TABLE_NAME (operation-status); RESOURCES_TABLE_NAME (resources); STATUS_RETENTION_DAYS (7);
- * DATA_DIR (.data); AWS_REGION (us-east-1); LOG_LEVEL (info); CONSUMER_BATCH_SIZE (100);
- * CONSUMER_MAX_RETRIES (3); CONSUMER_POLL_INTERVAL_MS (200).
+ * DATA_DIR (.data); AWS_REGION (us-east-1); LOG_LEVEL (info); and the event source's settings, whose defaults
+ * are the deployed mapping's (consumer-stub/src/eventSourceSettings.ts, infra/lib/ConsumerStub.ts):
+ * - CONSUMER_BATCH_SIZE (100): records per invocation at most;
+ * - CONSUMER_BATCHING_WINDOW_SECONDS (0): how long records may wait for a batch to fill;
+ * - CONSUMER_MAX_RETRIES (10000): retries of a failing record before it is dead-lettered;
+ * - CONSUMER_MAX_RECORD_AGE_SECONDS (half the stream's retention, at most 604800): a failing or unread record
+ *   older than this is dead-lettered;
+ * - CONSUMER_POLL_INTERVAL_MS (1000): the pause of an idle shard between two reads (a backlog has none).
+ * Dead-lettered records go to DATA_DIR/consumer/dead-letter.jsonl.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DescribeStreamSummaryCommand } from '@aws-sdk/client-kinesis';
+import { DescribeStreamSummaryCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import * as v from 'valibot';
 import { createDynamoClient, createKinesisClient } from '../common/awsClients';
-import { envInt, envUrl, parseEnv } from '../common/env';
+import { envInt, envNonEmpty, envUrl, parseEnv } from '../common/env';
+import { LOCAL_DEFAULTS } from '../common/localDefaults';
+import { waitUntilActive } from '../common/waitUntilActive';
 import { readConfig } from '../consumer-stub/src/config';
 import { createHandlerFromConfig } from '../consumer-stub/src/createHandlerFromConfig';
+import { CONSUMER_SETTINGS } from '../consumer-stub/src/eventSourceSettings';
 import { EventSourceMapping } from './eventSourceMapping';
 import { ensureTables } from './provision';
+import { MAX_RECORD_AGE_SECONDS, MAX_RETRY_ATTEMPTS } from './retryPolicy';
 
-const count = (fallback: string, max: number) => v.optional(envInt(1, max), fallback);
+const int = (min: number, max: number, fallback?: number) => (fallback === undefined ? v.optional(envInt(min, max)) : v.optional(envInt(min, max), String(fallback)));
 
 const EnvSchema = v.object({
   KINESIS_ENDPOINT: envUrl,
   DYNAMODB_ENDPOINT: envUrl,
-  KINESIS_STREAM_NAME: v.optional(v.pipe(v.string(), v.minLength(1)), 'resources-operations'),
-  DATA_DIR: v.optional(v.pipe(v.string(), v.minLength(1)), '.data'),
-  CONSUMER_BATCH_SIZE: count('100', 10_000),
-  CONSUMER_MAX_RETRIES: count('3', 10_000),
-  CONSUMER_POLL_INTERVAL_MS: count('200', 60_000),
+  KINESIS_STREAM_NAME: v.optional(envNonEmpty, LOCAL_DEFAULTS.streamName),
+  DATA_DIR: v.optional(envNonEmpty, LOCAL_DEFAULTS.dataDir),
+  CONSUMER_BATCH_SIZE: int(1, 10_000, CONSUMER_SETTINGS.batchSize),
+  CONSUMER_BATCHING_WINDOW_SECONDS: int(0, 300, CONSUMER_SETTINGS.maxBatchingWindowSeconds),
+  CONSUMER_MAX_RETRIES: int(0, MAX_RETRY_ATTEMPTS, MAX_RETRY_ATTEMPTS),
+  CONSUMER_MAX_RECORD_AGE_SECONDS: int(60, MAX_RECORD_AGE_SECONDS),
+  CONSUMER_POLL_INTERVAL_MS: int(1, 60_000, 1000),
 });
 
 /** How long to wait for the stream the gateway side provisions. */
@@ -38,8 +50,8 @@ const STREAM_WAIT_MS = 120_000;
 async function main(): Promise<void> {
   const env = parseEnv(EnvSchema, process.env, (m) => new Error(`invalid local consumer configuration: ${m}`));
   const config = readConfig({
-    STATUS_TABLE_NAME: 'operation-status',
-    RESOURCES_TABLE_NAME: 'resources',
+    STATUS_TABLE_NAME: LOCAL_DEFAULTS.statusTableName,
+    RESOURCES_TABLE_NAME: LOCAL_DEFAULTS.resourcesTableName,
     ...process.env,
   });
   const logger = new Logger({ serviceName: 'consumer', logLevel: config.logLevel });
@@ -59,7 +71,9 @@ async function main(): Promise<void> {
     streamName: env.KINESIS_STREAM_NAME,
     handler: createHandlerFromConfig({ ...config, dynamoEndpoint: env.DYNAMODB_ENDPOINT }, { dynamo, logger }),
     batchSize: env.CONSUMER_BATCH_SIZE,
+    maxBatchingWindowSeconds: env.CONSUMER_BATCHING_WINDOW_SECONDS,
     maxRetries: env.CONSUMER_MAX_RETRIES,
+    maxRecordAgeSeconds: env.CONSUMER_MAX_RECORD_AGE_SECONDS,
     pollIntervalMs: env.CONSUMER_POLL_INTERVAL_MS,
     checkpointDir: join(dataDir, 'consumer', 'checkpoints', env.KINESIS_STREAM_NAME),
     deadLetterFile: join(dataDir, 'consumer', 'dead-letter.jsonl'),
@@ -82,21 +96,11 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
 }
 
-async function waitForStream(kinesis: ReturnType<typeof createKinesisClient>, streamName: string, logger: Logger) {
-  const deadline = Date.now() + STREAM_WAIT_MS;
-  let logged = false;
-  for (;;) {
-    try {
-      const out = await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: streamName }));
-      if (out.StreamDescriptionSummary?.StreamStatus === 'ACTIVE') return;
-    } catch (e) {
-      if ((e as Error).name !== 'ResourceNotFoundException') throw e;
-    }
-    if (Date.now() > deadline) throw new Error(`stream ${streamName} did not become ACTIVE within ${STREAM_WAIT_MS} ms`);
-    if (!logged) logger.info('waiting for the stream', { streamName });
-    logged = true;
-    await sleep(250);
-  }
+function waitForStream(kinesis: KinesisClient, streamName: string, logger: Logger): Promise<void> {
+  return waitUntilActive(
+    async () => (await kinesis.send(new DescribeStreamSummaryCommand({ StreamName: streamName }))).StreamDescriptionSummary?.StreamStatus,
+    { what: `stream ${streamName}`, timeoutMs: STREAM_WAIT_MS, intervalMs: 250, onWaiting: () => logger.info('waiting for the stream', { streamName }) },
+  );
 }
 
 main().catch((e: unknown) => {

@@ -10,7 +10,7 @@ import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda'
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createKinesisClient } from '../common/awsClients';
 import { startEmulators, type Emulators } from './emulators';
 import { EventSourceMapping, type EventSourceMappingOptions, type KinesisBatchHandler } from './eventSourceMapping';
@@ -91,7 +91,18 @@ async function until(done: () => boolean | Promise<boolean>, ms = 5000): Promise
   }
 }
 
+/** The dead-letter file's entries (none if it does not exist). */
+function deadLetters(dir: string): Record<string, unknown>[] {
+  const file = join(dir, 'dead-letter.jsonl');
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+}
+
 describe('EventSourceMapping', () => {
+  // Only the clock is fake: the tests that wait advance it; the SDK's own timers stay real.
+  beforeEach(() => vi.useFakeTimers({ toFake: ['Date'], now: Date.now() }));
+  afterEach(() => vi.useRealTimers());
+
   it('delivers each shard’s records in order, in the event shape Lambda delivers', async () => {
     const name = await stream(2);
     const seq = await put(name, 'a1');
@@ -134,15 +145,17 @@ describe('EventSourceMapping', () => {
     expect(calls.map((c) => c.texts)).toEqual([['1', '2'], ['3']]);
   });
 
-  it('retries from the lowest failed record of batchItemFailures', async () => {
+  it('retries from the lowest failed record of batchItemFailures, after the first backoff pause', async () => {
     const name = await stream();
     for (const t of ['1', '2', '3', '4']) await put(name, t);
     const { calls, handler } = recording((event, call) =>
       call === 1 ? { batchItemFailures: [3, 1].map((i) => ({ itemIdentifier: event.Records[i]!.kinesis.sequenceNumber })) } : { batchItemFailures: [] },
     );
-    const { esm } = mapping(name, handler);
+    const { esm } = mapping(name, handler, { retryBaseMs: 100 });
     await esm.pollOnce();
-    await esm.pollOnce();
+    vi.advanceTimersByTime(99);
+    expect(await esm.pollOnce()).toBe(0);
+    vi.advanceTimersByTime(1);
     await esm.pollOnce();
     expect(calls.map((c) => c.texts)).toEqual([['1', '2', '3', '4'], ['2', '3', '4']]);
   });
@@ -159,8 +172,25 @@ describe('EventSourceMapping', () => {
     };
     const { esm } = mapping(name, handler);
     await esm.pollOnce();
+    vi.advanceTimersByTime(100);
     await esm.pollOnce();
     expect(calls.map((c) => c.texts)).toEqual([['1', '2'], ['1', '2']]);
+  });
+
+  it('pauses between retries of a failing record exponentially, up to the cap', async () => {
+    const name = await stream();
+    await put(name, '1');
+    const { calls, handler } = recording((event) => fail(event, 0));
+    const { esm } = mapping(name, handler, { retryBaseMs: 100, retryCapMs: 400 });
+    await esm.pollOnce();
+    for (const pause of [100, 200, 400, 400, 400]) {
+      const before = calls.length;
+      vi.advanceTimersByTime(pause - 1);
+      expect(await esm.pollOnce()).toBe(0);
+      vi.advanceTimersByTime(1);
+      expect(await esm.pollOnce()).toBe(1);
+      expect(calls.length).toBe(before + 1);
+    }
   });
 
   it('dead-letters a record after maxRetries and moves on to the next', async () => {
@@ -171,11 +201,14 @@ describe('EventSourceMapping', () => {
       const i = event.Records.findIndex((r) => r.kinesis.sequenceNumber === bad.SequenceNumber);
       return i === -1 ? { batchItemFailures: [] } : fail(event, i);
     });
-    const { esm, dir } = mapping(name, handler, { batchSize: 2, maxRetries: 2 });
+    const { esm, dir } = mapping(name, handler, { batchSize: 2, maxRetries: 2, retryCapMs: 100 });
     await put(name, '5');
-    for (let i = 0; i < 6; i++) await esm.pollOnce();
+    for (let i = 0; i < 6; i++) {
+      await esm.pollOnce();
+      vi.advanceTimersByTime(100);
+    }
     expect(calls.map((c) => c.texts)).toEqual([['1', '2'], ['3', 'x'], ['x', '5'], ['x', '5'], ['5']]);
-    const lines = readFileSync(join(dir, 'dead-letter.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = deadLetters(dir);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({
       condition: 'RetryAttemptsExhausted',
@@ -183,6 +216,91 @@ describe('EventSourceMapping', () => {
       KinesisBatchInfo: { shardId: 'shardId-000000000000', startSequenceNumber: bad.SequenceNumber, batchSize: 1 },
       record: { sequenceNumber: bad.SequenceNumber, data: Buffer.from('x').toString('base64'), partitionKey: 'p' },
     });
+  });
+
+  it('dead-letters a failing record once it is older than maxRecordAgeSeconds, and retries it until then', async () => {
+    const name = await stream();
+    await put(name, 'x');
+    const { calls, handler } = recording((event) => (event.Records[0]!.kinesis.data === Buffer.from('x').toString('base64') ? fail(event, 0) : { batchItemFailures: [] }));
+    const { esm, dir } = mapping(name, handler, { maxRecordAgeSeconds: 60, retryCapMs: 10_000 });
+    // Retried at 0, 10, ..., 60 s (the pauses stay under 10 s); at 70 s it is older than 60 s.
+    await esm.pollOnce();
+    for (let i = 0; i < 6; i++) {
+      vi.advanceTimersByTime(10_000);
+      await esm.pollOnce();
+    }
+    expect(calls).toHaveLength(7);
+    expect(deadLetters(dir)).toEqual([]);
+    vi.advanceTimersByTime(5_000);
+    await put(name, 'next');
+    vi.advanceTimersByTime(5_000);
+    await esm.pollOnce();
+    expect(deadLetters(dir)).toMatchObject([{ condition: 'RecordAgeExceeded', approximateInvokeCount: 7, record: { data: Buffer.from('x').toString('base64') } }]);
+    expect(calls.map((c) => c.texts.join())).toEqual([...Array(7).fill('x'), 'next']);
+  });
+
+  it('never invokes with a record already older than maxRecordAgeSeconds: it is dead-lettered unread', async () => {
+    const name = await stream();
+    await put(name, 'stale');
+    const { calls, handler } = recording();
+    const { esm, dir } = mapping(name, handler, { maxRecordAgeSeconds: 60 });
+    vi.advanceTimersByTime(61_000);
+    await put(name, 'fresh');
+    await esm.pollOnce();
+    expect(calls.map((c) => c.texts)).toEqual([['fresh']]);
+    expect(deadLetters(dir)).toMatchObject([{ condition: 'RecordAgeExceeded', approximateInvokeCount: 0, record: { data: Buffer.from('stale').toString('base64') } }]);
+  });
+
+  it('dead-letters nothing through a DynamoDB outage of three minutes, with the default retry policy, and applies every record in order once it ends', async () => {
+    const name = await stream();
+    for (const t of ['1', '2', '3', '4', '5']) await put(name, t);
+    const outageEnds = Date.now() + 180_000;
+    const applied: string[] = [];
+    const handler: KinesisBatchHandler = async (event) => {
+      if (Date.now() < outageEnds) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:4568'), { code: 'ECONNREFUSED' });
+      applied.push(...event.Records.map((r) => Buffer.from(r.kinesis.data, 'base64').toString()));
+      return { batchItemFailures: [] };
+    };
+    const { esm, dir } = mapping(name, handler, { batchSize: 2, pollIntervalMs: undefined, retryBaseMs: undefined, retryCapMs: undefined });
+    for (let t = 0; t < 200_000; t += 250) {
+      await esm.pollOnce();
+      vi.advanceTimersByTime(250);
+    }
+    expect(applied).toEqual(['1', '2', '3', '4', '5']);
+    expect(existsSync(join(dir, 'dead-letter.jsonl'))).toBe(false);
+  });
+
+  it('waits up to maxBatchingWindowSeconds for a batch to fill, and invokes at once when it is full', async () => {
+    const name = await stream();
+    for (const t of ['1', '2']) await put(name, t);
+    const { calls, handler } = recording();
+    const { esm } = mapping(name, handler, { batchSize: 3, maxBatchingWindowSeconds: 5 });
+    expect(await esm.pollOnce()).toBe(0);
+    vi.advanceTimersByTime(4_999);
+    expect(await esm.pollOnce()).toBe(0);
+    vi.advanceTimersByTime(1);
+    expect(await esm.pollOnce()).toBe(2);
+    for (const t of ['3', '4', '5']) await put(name, t);
+    expect(await esm.pollOnce()).toBe(3);
+    expect(calls.map((c) => c.texts)).toEqual([['1', '2'], ['3', '4', '5']]);
+  });
+
+  it('reads and invokes a shard with a backlog back to back, without the idle poll pause', async () => {
+    const name = await stream();
+    await put(name, '0');
+    const seen: string[] = [];
+    const handler: KinesisBatchHandler = async (event) => {
+      seen.push(...event.Records.map((r) => Buffer.from(r.kinesis.data, 'base64').toString()));
+      return { batchItemFailures: [] };
+    };
+    // Real timers here: an idle pause of ten minutes would outlast the test, a backlog must not wait for it.
+    vi.useRealTimers();
+    const { esm } = mapping(name, handler, { batchSize: 2, pollIntervalMs: 600_000 });
+    for (const t of ['1', '2', '3', '4', '5']) await put(name, t);
+    await esm.start();
+    await until(() => seen.length === 6);
+    await esm.stop();
+    expect(seen).toEqual(['0', '1', '2', '3', '4', '5']);
   });
 
   it('resumes after the last checkpointed record when restarted', async () => {
@@ -219,7 +337,7 @@ describe('EventSourceMapping', () => {
     await esm.pollOnce();
     // The stream is deleted and made again (its shard ids repeat); the checkpoints stay. kinesalite's sequence
     // numbers carry the stream's creation second: a new second makes the new stream's numbers differ.
-    await new Promise((r) => setTimeout(r, 1100));
+    vi.advanceTimersByTime(1100);
     await kinesis.send(new DeleteStreamCommand({ StreamName: name }));
     await until(async () => !(await kinesis.send(new ListStreamsCommand({}))).StreamNames?.includes(name));
     await ensureStream(kinesis, name, 1);

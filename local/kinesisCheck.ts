@@ -1,18 +1,21 @@
 import { DescribeStreamSummaryCommand, ListShardsCommand, PutRecordCommand } from '@aws-sdk/client-kinesis';
 import { parseArgs } from 'node:util';
 import { createKinesisClient } from '../common/awsClients';
+import { isResourceNotFound } from '../common/awsErrors';
+import { LOCAL_DEFAULTS } from '../common/localDefaults';
 import { encodeOperation, partitionKey, type ResourceOperation } from '../contract/operation';
 
 /**
- * `npm run kinesis:check [-- --local] [-- --put]`: the seed's test-kinesis.js. Describes the stream (status,
- * shards, encryption); with --put writes one well-formed operation and prints its shard and sequence number.
- * Uses KINESIS_STREAM_NAME, AWS_REGION and KINESIS_ENDPOINT (--local: the local stack's kinesalite).
+ * `npm run kinesis:check [-- --local] [-- --put]`: checks that a stream is there and takes records. Describes
+ * the stream (status, shards, encryption); with --put writes one well-formed operation and prints its shard and
+ * sequence number. Uses KINESIS_STREAM_NAME, AWS_REGION and KINESIS_ENDPOINT (--local: the local stack's
+ * kinesalite, on LOCAL_KINESIS_PORT).
  */
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const { values } = parseArgs({ options: { put: { type: 'boolean', default: false }, local: { type: 'boolean', default: false } } });
-const streamName = process.env.KINESIS_STREAM_NAME || 'resources-operations';
-const region = process.env.AWS_REGION || 'us-east-1';
-const endpoint = values.local ? `http://127.0.0.1:${process.env.LOCAL_KINESIS_PORT || 4567}` : process.env.KINESIS_ENDPOINT || undefined;
+const streamName = process.env.KINESIS_STREAM_NAME || LOCAL_DEFAULTS.streamName;
+const region = process.env.AWS_REGION || LOCAL_DEFAULTS.region;
+const endpoint = values.local ? `http://127.0.0.1:${process.env.LOCAL_KINESIS_PORT || LOCAL_DEFAULTS.kinesisPort}` : process.env.KINESIS_ENDPOINT || undefined;
 const kinesis = createKinesisClient({ region, endpoint, maxAttempts: 2, requestTimeoutMs: 5000 });
 
 const out = (o: unknown) => process.stdout.write(`${JSON.stringify(o, null, 2)}\n`);
@@ -52,7 +55,7 @@ try {
 } catch (e) {
   const err = e as Error;
   const hint =
-    err.name === 'ResourceNotFoundException'
+    isResourceNotFound(err)
       ? `stream "${streamName}" not found in ${endpoint ?? region}: create it, or check KINESIS_STREAM_NAME and AWS_REGION`
       : err.name === 'AccessDeniedException' || err.name === 'UnrecognizedClientException'
         ? 'access denied: check the credentials and their kinesis:DescribeStreamSummary / PutRecord permissions'

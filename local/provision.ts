@@ -1,28 +1,19 @@
-import {
-  CreateTableCommand,
-  DescribeTableCommand,
-  ResourceNotFoundException as TableNotFound,
-  type DynamoDBClient,
-} from '@aws-sdk/client-dynamodb';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { CreateTableCommand, DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { isResourceNotFound } from '../common/awsErrors';
 import { RESOURCES_TABLE_KEY, STATUS_TABLE_KEY } from '../common/tables';
+import { waitUntilActive } from '../common/waitUntilActive';
 
 export { ensureStream } from '../app/src/publish/ensureStream';
 
 async function ensureTable(dynamo: DynamoDBClient, input: ConstructorParameters<typeof CreateTableCommand>[0]) {
+  const status = async () => (await dynamo.send(new DescribeTableCommand({ TableName: input.TableName }))).Table?.TableStatus;
   try {
-    await dynamo.send(new DescribeTableCommand({ TableName: input.TableName }));
-    return;
+    await status();
   } catch (e) {
-    if (!(e instanceof TableNotFound) && (e as Error).name !== 'ResourceNotFoundException') throw e;
+    if (!isResourceNotFound(e)) throw e;
+    await dynamo.send(new CreateTableCommand(input));
   }
-  await dynamo.send(new CreateTableCommand(input));
-  for (let i = 0; i < 100; i++) {
-    const d = await dynamo.send(new DescribeTableCommand({ TableName: input.TableName }));
-    if (d.Table?.TableStatus === 'ACTIVE') return;
-    await sleep(50);
-  }
-  throw new Error(`table ${input.TableName} did not become ACTIVE`);
+  await waitUntilActive(status, { what: `table ${input.TableName}` });
 }
 
 /** A pay-per-request table keyed by two string attributes, as both of ours are (infra's tables are checked against it). */
