@@ -4,6 +4,8 @@ import { HTTPException } from 'hono/http-exception';
 import { secureHeaders } from 'hono/secure-headers';
 import type { ResourceOperation } from '../../contract/operation';
 import { OperationAcceptor, type AcceptedStatusWriter } from './accept/OperationAcceptor';
+import { MalformedRequestError } from './admission/errors';
+import { isClientFault } from './admission/isClientFault';
 import type { TokenVerifier } from './auth/verifyToken';
 import { GatewayError, InternalError, NotFoundError, PayloadTooLargeError, UriTooLongError, ValidationError } from './errors';
 import { allowedMethods } from './http/allowedMethods';
@@ -37,6 +39,8 @@ export interface AppDeps {
   idempotency?: IdempotencyStore;
   /** Status reads waiting on `Prefer: wait` per task, at most. @default DEFAULT_MAX_WAITING (status/StatusWaiter.ts) */
   maxStatusWaiting?: number;
+  /** Serves `Prefer: wait`; tests pass one on a virtual clock. @default a StatusWaiter on `statusStore` */
+  statusWaiter?: StatusWaiter;
   now?: () => Date;
   newId?: () => string;
 }
@@ -55,6 +59,7 @@ function operationOf(method: string, routePath: string): string {
 /** Maps any thrown value to the gateway's error shape. */
 function toGatewayError(err: unknown): GatewayError {
   if (err instanceof GatewayError) return err;
+  if (isClientFault(err)) return new MalformedRequestError('the request was cut off or malformed', undefined, { cause: err });
   if (err instanceof HTTPException) {
     // Hono's own refusals: malformed JSON (400) and the body limit (413).
     if (err.status === 413) return new PayloadTooLargeError('the body is too large');
@@ -117,7 +122,7 @@ export function createApp(deps: AppDeps) {
     '/api/resources',
     createResourcesRouter({ verifyToken: deps.verifyToken, acceptor, now: deps.now, newId: deps.newId, idempotency: deps.idempotency }),
   );
-  const waiter = new StatusWaiter({ read: (id) => deps.statusStore.get(id), maxWaiting: deps.maxStatusWaiting, draining: deps.draining });
+  const waiter = deps.statusWaiter ?? new StatusWaiter({ read: (id) => deps.statusStore.get(id), maxWaiting: deps.maxStatusWaiting, draining: deps.draining });
   app.route('/api/requests', createRequestsRouter({ verifyToken: deps.verifyToken, statusStore: deps.statusStore, waiter }));
   app.get('/openapi.json', describeRoute(OPENAPI_ROUTE_DOCS), openApiHandler(app));
 

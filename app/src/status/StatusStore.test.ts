@@ -1,5 +1,8 @@
 import { BatchWriteItemCommand } from '@aws-sdk/client-dynamodb';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { createDynamoClient } from '../../../common/awsClients';
+import { freePort } from '../../../test/freePort';
+import { StoreUnavailableError } from '../errors';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { STATUS_KIND } from '../../../common/tables';
 import { FAST_RETRY, startHarness, type Harness } from '../../test/harness';
@@ -43,7 +46,10 @@ describe.each([
   it('never lets an acceptance written after the outcome hide it', async () => {
     const id = crypto.randomUUID();
     await h.dynamo.send(new PutCommand({ TableName: h.statusTable, Item: { ...accepted(id), kind: STATUS_KIND.outcome, status: 'completed' } }));
-    await store().recordAccepted(accepted(id)).catch(() => {});
+    await store().recordAccepted(accepted(id));
+    // The acceptance is written, beside the outcome, and the read still answers the outcome.
+    const written = await h.dynamo.send(new GetCommand({ TableName: h.statusTable, Key: { requestId: id, kind: STATUS_KIND.accepted } }));
+    expect(written.Item).toMatchObject({ status: 'processing' });
     expect(await store().get(id)).toMatchObject({ status: 'completed' });
   });
 });
@@ -93,4 +99,57 @@ it('writes a requestId that comes twice in one batch once, and answers both', as
   ]);
   expect(await store.get(id)).toMatchObject({ status: 'processing', correlationId: 'the retry' });
   expect(await store.get(other)).toMatchObject({ status: 'processing' });
+});
+
+describe('StatusStore reads when the table does not answer', () => {
+  /** A client whose endpoint refuses connections: a real outage, each call failing with ECONNREFUSED. */
+  const unreachable = async () => createDynamoClient({ region: 'us-east-1', endpoint: `http://127.0.0.1:${await freePort()}`, maxAttempts: 1 });
+
+  it('retries a failed read within its deadline, then answers 503 STORE_UNAVAILABLE with Retry-After', async () => {
+    const dynamo = await unreachable();
+    let t = 0;
+    const pauses: number[] = [];
+    const store = new StatusStore({
+      dynamo,
+      tableName: h.statusTable,
+      retry: FAST_RETRY,
+      readRetry: { baseMs: 100, capMs: 400, deadlineMs: 1_000 },
+      random: () => 1,
+      now: () => t,
+      sleep: async (ms) => {
+        pauses.push(ms);
+        t += ms;
+      },
+    });
+    const err = await store.get(crypto.randomUUID()).catch((e: unknown) => e);
+    dynamo.destroy();
+    expect(err).toBeInstanceOf(StoreUnavailableError);
+    expect(err).toMatchObject({ status: 503, code: 'STORE_UNAVAILABLE', headers: { 'Retry-After': '1' } });
+    // 100 + 200 + 400 = 700 ms of pauses; a fourth (400) would end past the 1 s deadline.
+    expect(pauses).toEqual([100, 200, 400]);
+  });
+
+  it('reads through a failure that passes within the deadline', async () => {
+    const id = crypto.randomUUID();
+    await new StatusStore({ dynamo: h.dynamo, tableName: h.statusTable, batching: false, retry: FAST_RETRY }).recordAccepted(accepted(id));
+    // Two socket hang-ups, as the gateway saw under load: a fault the emulator does not make on its own.
+    const real = h.dynamo.send.bind(h.dynamo);
+    let failures = 2;
+    const spy = vi.spyOn(h.dynamo, 'send').mockImplementation((async (cmd: never) => {
+      if (failures-- > 0) throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+      return real(cmd);
+    }) as never);
+    const store = new StatusStore({ dynamo: h.dynamo, tableName: h.statusTable, retry: FAST_RETRY, sleep: async () => {} });
+    const read = await store.get(id);
+    spy.mockRestore();
+    expect(failures).toBe(-1);
+    expect(read).toMatchObject({ requestId: id, status: 'processing' });
+  });
+
+  it('does not retry a failure that is not transient', async () => {
+    let calls = 0;
+    const store = new StatusStore({ dynamo: h.dynamo, tableName: 'no-such-table', retry: FAST_RETRY, sleep: async () => void calls++ });
+    await expect(store.get(crypto.randomUUID())).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+    expect(calls).toBe(0);
+  });
 });
