@@ -1,5 +1,6 @@
 import * as v from 'valibot';
 import { envBool, envInt, envKmsKeyArn, envNonEmpty, envUrl, parseEnv } from '../../common/env';
+import { LOCAL_DEFAULTS } from '../../common/localDefaults';
 import { DEFAULT_STATUS_RETENTION_SECONDS } from '../../contract/status';
 import { LOG_LEVELS, type LogLevel } from './logger';
 
@@ -73,12 +74,12 @@ export class ConfigError extends Error {
 }
 
 const EnvSchema = v.object({
-  PORT: v.optional(envInt(0, 65535), '3000'),
+  PORT: v.optional(envInt(0, 65535), String(LOCAL_DEFAULTS.gatewayPort)),
   LOG_LEVEL: v.optional(v.pipe(v.string(), v.trim(), v.toLowerCase(), v.picklist(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`)), 'info'),
-  AWS_REGION: v.optional(envNonEmpty, 'us-east-1'),
+  AWS_REGION: v.optional(envNonEmpty, LOCAL_DEFAULTS.region),
   METRICS_NAMESPACE: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9._/#:-]{1,255}$/, 'must be a CloudWatch namespace')), 'ResourceGateway'),
-  KINESIS_STREAM_NAME: v.optional(v.pipe(v.string(), v.regex(/^[a-zA-Z0-9_.-]{1,128}$/, 'must be a Kinesis stream name')), 'resources-operations'),
-  KINESIS_SHARD_COUNT: v.optional(envInt(1, 500), '1'),
+  KINESIS_STREAM_NAME: v.optional(v.pipe(v.string(), v.regex(/^[a-zA-Z0-9_.-]{1,128}$/, 'must be a Kinesis stream name')), LOCAL_DEFAULTS.streamName),
+  KINESIS_SHARD_COUNT: v.optional(envInt(1, 500), String(LOCAL_DEFAULTS.shardCount)),
   KINESIS_ENDPOINT: v.optional(envUrl),
   KINESIS_CREATE_STREAM: v.optional(envBool, 'false'),
   KINESIS_BATCHING: v.optional(envBool, 'true'),
@@ -92,9 +93,9 @@ const EnvSchema = v.object({
   KINESIS_RETRY_MAX_ATTEMPTS: v.optional(envInt(1, 100), '6'),
   KINESIS_RETRY_DEADLINE_MS: v.optional(envInt(1, 120_000), '2500'),
   DYNAMODB_ENDPOINT: v.optional(envUrl),
-  STATUS_TABLE_NAME: v.optional(v.pipe(v.string(), v.regex(/^[a-zA-Z0-9_.-]{3,255}$/, 'must be a DynamoDB table name')), 'operation-status'),
+  STATUS_TABLE_NAME: v.optional(v.pipe(v.string(), v.regex(/^[a-zA-Z0-9_.-]{3,255}$/, 'must be a DynamoDB table name')), LOCAL_DEFAULTS.statusTableName),
   STATUS_RETENTION_DAYS: v.optional(envInt(1, 3650), String(DEFAULT_STATUS_RETENTION_SECONDS / 86400)),
-  DATA_DIR: v.optional(envNonEmpty, '.data'),
+  DATA_DIR: v.optional(envNonEmpty, LOCAL_DEFAULTS.dataDir),
   SPOOL_DIR: v.optional(envNonEmpty),
   SPOOL_MAX_BYTES: v.optional(envInt(1024 * 1024, 8 * 1024 * 1024 * 1024), String(256 * 1024 * 1024)),
   SPOOL_DRAIN_MS: v.optional(envInt(0, 600_000), '20000'),
