@@ -48,10 +48,13 @@ describe('IdempotencyStore', () => {
     expect(await s.claim(req, { requestId: 'r-2' })).toEqual({ outcome: 'replay', answer: { requestId: 'r-1', timestamp: '2026-01-01T00:00:00.000Z' } });
   });
 
-  it('refuses the key with another fingerprint, pending or done', async () => {
+  it.each(['pending', 'done'])('refuses the key with another fingerprint while it is %s', async (state) => {
     const s = store();
     const req = request();
-    await s.claim(req, { requestId: 'r-1' });
+    const first = await s.claim(req, { requestId: 'r-1' });
+    if (first.outcome !== 'claimed') throw new Error('expected a claim');
+    if (state === 'done') await first.complete({ requestId: 'r-1', timestamp: '2026-01-01T00:00:00.000Z' });
+    expect(await item('alice', req.key)).toMatchObject({ state });
     await expect(s.claim({ ...req, fingerprint: 'fp-2' }, { requestId: 'r-2' })).rejects.toBeInstanceOf(IdempotencyKeyReusedError);
   });
 

@@ -1,7 +1,11 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDynamoClient } from '../../../common/awsClients';
 import { STATUS_KIND } from '../../../common/tables';
-import { startHarness, type Harness } from '../../test/harness';
+import { freePort } from '../../../test/freePort';
+import { FAST_RETRY, startHarness, type Harness } from '../../test/harness';
+import { StatusStore } from '../status/StatusStore';
+import { StatusWaiter, type StatusWaiterOptions } from '../status/StatusWaiter';
 
 let h: Harness;
 let app: ReturnType<Harness['app']>;
@@ -22,7 +26,39 @@ async function create(token: string) {
   return ((await res.json()) as { data: { requestId: string; id: string } }).data;
 }
 
-const get = (id: string, token: string) => app.request(`/api/requests/${id}`, { headers: { Authorization: `Bearer ${token}` } });
+const get = (id: string, token: string, headers: Record<string, string> = {}, on = app) =>
+  on.request(`/api/requests/${id}`, { headers: { Authorization: `Bearer ${token}`, ...headers } });
+
+/** Writes the consumer's outcome of `requestId`, as the consumer would. */
+const complete = (requestId: string) =>
+  h.dynamo.send(
+    new PutCommand({
+      TableName: h.statusTable,
+      Item: { requestId, kind: STATUS_KIND.outcome, status: 'completed', operation: 'create', businessId: 'b1', locationId: 'l1', resourceType: 'appointment', result: { id: 'appointment-1', patientName: 'Jane' }, acceptedAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:01.000Z' },
+    }),
+  );
+
+/**
+ * An app whose status waits run on a virtual clock (each pause moves it on at once), counting the reads;
+ * `onPause` runs at each pause, e.g. to write the outcome meanwhile.
+ */
+function waitingApp(o: Partial<StatusWaiterOptions> & { onPause?: () => Promise<unknown> } = {}) {
+  let t = 0;
+  const reads: number[] = [];
+  const statusWaiter = new StatusWaiter({
+    read: (id) => {
+      reads.push(t);
+      return h.statusStore.get(id);
+    },
+    now: () => t,
+    sleep: async (ms) => {
+      t += ms;
+      await o.onPause?.();
+    },
+    ...o,
+  });
+  return { app: h.app({ statusWaiter }), reads, at: () => t };
+}
 
 describe('GET /api/requests/{requestId}', () => {
   it('answers processing for an accepted operation, with its scope and times', async () => {
@@ -81,5 +117,91 @@ describe('GET /api/requests/{requestId}', () => {
 
   it('answers 401 without a token', async () => {
     expect((await app.request(`/api/requests/${crypto.randomUUID()}`)).status).toBe(401);
+  });
+
+  it('answers a processing status with Retry-After, and no Preference-Applied without Prefer', async () => {
+    const token = await h.token(['b1:l1:appointment:*']);
+    const { requestId } = await create(token);
+    const res = await get(requestId, token);
+    expect(res.headers.get('Retry-After')).toBe('1');
+    expect(res.headers.get('Preference-Applied')).toBeNull();
+  });
+
+  it('answers a completed status with its result and without Retry-After', async () => {
+    const token = await h.token(['b1:l1:appointment:*']);
+    const { requestId } = await create(token);
+    await complete(requestId);
+    const res = await get(requestId, token);
+    expect(res.headers.get('Retry-After')).toBeNull();
+    expect(await res.json()).toMatchObject({ data: { status: 'completed', result: { id: 'appointment-1' } } });
+  });
+});
+
+describe('GET /api/requests/{requestId} with Prefer: wait', () => {
+  it('answers as soon as a read finds the outcome, with Preference-Applied', async () => {
+    const token = await h.token(['b1:l1:appointment:*']);
+    const { requestId } = await create(token);
+    let written = false;
+    const w = waitingApp({ onPause: async () => void (written ||= (await complete(requestId), true)) });
+    const res = await get(requestId, token, { Prefer: 'wait=10' }, w.app);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('Preference-Applied')).toBe('wait=10');
+    expect(res.headers.get('Retry-After')).toBeNull();
+    expect(await res.json()).toMatchObject({ data: { status: 'completed' } });
+    expect(w.reads).toEqual([100]);
+  });
+
+  it('answers processing with Retry-After once N seconds passed, having read the table on its schedule', async () => {
+    const token = await h.token(['b1:l1:appointment:*']);
+    const { requestId } = await create(token);
+    const w = waitingApp();
+    const res = await get(requestId, token, { Prefer: 'respond-async, wait=3' }, w.app);
+    expect(res.headers.get('Preference-Applied')).toBe('wait=3');
+    expect(res.headers.get('Retry-After')).toBe('1');
+    expect(await res.json()).toMatchObject({ data: { status: 'processing' } });
+    expect(w.at()).toBe(3_000);
+    expect(w.reads).toEqual([100, 300, 700, 1500, 2500, 3000]);
+  });
+
+  it('shortens a wait over 20 s to 20 s', async () => {
+    const token = await h.token(['b1:l1:appointment:*']);
+    const { requestId } = await create(token);
+    const w = waitingApp();
+    const res = await get(requestId, token, { Prefer: 'wait=600' }, w.app);
+    expect(res.headers.get('Preference-Applied')).toBe('wait=20');
+    expect(w.at()).toBe(20_000);
+  });
+
+  it.each([
+    ['past the bound of waiting requests', { maxWaiting: 0 }],
+    ['while draining', { draining: () => true }],
+  ])('answers at once %s, without Preference-Applied', async (_name, o) => {
+    const token = await h.token(['b1:l1:appointment:*']);
+    const { requestId } = await create(token);
+    const w = waitingApp(o);
+    const res = await get(requestId, token, { Prefer: 'wait=10' }, w.app);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('Preference-Applied')).toBeNull();
+    expect(res.headers.get('Retry-After')).toBe('1');
+    expect(w.reads).toHaveLength(0);
+  });
+
+  it('does not wait for an unknown id: 404 at once', async () => {
+    const w = waitingApp();
+    const res = await get(crypto.randomUUID(), await h.token(['*:*:*:*']), { Prefer: 'wait=10' }, w.app);
+    expect(res.status).toBe(404);
+    expect(w.reads).toHaveLength(0);
+  });
+});
+
+describe('GET /api/requests/{requestId} when the status table does not answer', () => {
+  it('answers 503 STORE_UNAVAILABLE with Retry-After, not 500', async () => {
+    const dynamo = createDynamoClient({ region: 'us-east-1', endpoint: `http://127.0.0.1:${await freePort()}`, maxAttempts: 1 });
+    const statusStore = new StatusStore({ dynamo, tableName: h.statusTable, retry: FAST_RETRY, readRetry: { baseMs: 1, capMs: 2, deadlineMs: 20 } });
+    const res = await get(crypto.randomUUID(), await h.token(['*:*:*:*']), {}, h.app({ statusStore }));
+    dynamo.destroy();
+    expect(res.status).toBe(503);
+    expect(res.headers.get('Retry-After')).toBe('1');
+    expect(await res.json()).toEqual({ success: false, error: { code: 'STORE_UNAVAILABLE', message: 'the status store is unavailable' } });
   });
 });

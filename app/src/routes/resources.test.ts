@@ -5,6 +5,8 @@ import { decodeOperation } from '../../../contract/operation';
 import { StreamUnavailableError } from '../errors';
 import { IdempotencyStore } from '../idempotency/IdempotencyStore';
 import { BatchPublisher } from '../publish/BatchPublisher';
+import { streamReadiness } from '../publish/streamReadiness';
+import { MAX_DATA_BYTES } from '../../../contract/storeLimits';
 import type { Publisher } from '../publish/Publisher';
 import { AcceptedBodySchema, AcceptedWriteBodySchema, ErrorBodySchema } from './schemas';
 
@@ -149,6 +151,11 @@ describe('refused requests write nothing', () => {
     ['a body without data', 400, 'VALIDATION_ERROR', 'POST', `/api/resources/${BL}`, { body: { other: 1 } }],
     ['data that is an array', 400, 'VALIDATION_ERROR', 'PUT', `/api/resources/${BL}/a-1`, { body: { data: [1, 2] } }],
     ['a text body', 415, 'UNSUPPORTED_MEDIA_TYPE', 'PATCH', `/api/resources/${BL}/a-1`, { raw: 'data', headers: { 'Content-Type': 'text/plain' } }],
+    ['a UTF-16 charset', 415, 'UNSUPPORTED_MEDIA_TYPE', 'POST', `/api/resources/${BL}`, { raw: '{"data":{}}', headers: { 'Content-Type': 'application/json; charset=utf-16' } }],
+    ['a gzip Content-Encoding', 415, 'UNSUPPORTED_MEDIA_TYPE', 'PUT', `/api/resources/${BL}/a-1`, { raw: '{"data":{}}', headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' } }],
+    ['a body on DELETE', 400, 'VALIDATION_ERROR', 'DELETE', `/api/resources/${BL}/a-1`, { raw: '{"data":{}}', headers: { 'Content-Type': 'application/json', 'Content-Length': '11' } }],
+    ['data over what one store item holds', 413, 'PAYLOAD_TOO_LARGE', 'POST', `/api/resources/${BL}`, { body: { data: { s: 'x'.repeat(500 * 1024) } } }],
+    ['a number below DynamoDB\'s smallest magnitude', 400, 'VALIDATION_ERROR', 'PATCH', `/api/resources/${BL}/a-1`, { raw: '{"data":{"n":5e-324}}', headers: { 'Content-Type': 'application/json' } }],
     ['a body over the record limit', 413, 'PAYLOAD_TOO_LARGE', 'POST', `/api/resources/${BL}`, { body: { data: { big } } }],
     ['a page of 0', 400, 'VALIDATION_ERROR', 'GET', `/api/resources/${BL}?page=0`, {}],
     ['a limit of 101', 400, 'VALIDATION_ERROR', 'GET', `/api/resources/${BL}?limit=101`, {}],
@@ -169,15 +176,37 @@ describe('refused requests write nothing', () => {
     expect(await written()).toHaveLength(0);
   });
 
+  it('takes data of the largest size the store holds, and a create adds its id within it', async () => {
+    const res = await call('POST', `/api/resources/${BL}`, { body: { data: { s: 'x'.repeat(MAX_DATA_BYTES - 5) } } });
+    expect(res.status).toBe(202);
+    expect(await written()).toHaveLength(1);
+  });
+
   it('names the field of a number that JSON would round, and takes the largest exact one', async () => {
     const res = await call('POST', `/api/resources/${BL}`, { raw: '{"data":{"card":{"n":-1e300}}}', headers: { 'Content-Type': 'application/json' } });
     expect(((await res.json()) as { error: { details: { field: string }[] } }).error.details.map((d) => d.field)).toEqual(['json.data.card.n']);
     expect((await call('POST', `/api/resources/${BL}`, { body: { data: { n: Number.MAX_SAFE_INTEGER, x: 1.5 } } })).status).toBe(202);
   });
 
-  it('answers HEAD on resources with 405 and writes nothing (Hono would run the GET handler: a list)', async () => {
+  it('answers HEAD on resources with 405 and Allow, and writes nothing (Hono would run the GET handler: a list)', async () => {
     const res = await call('HEAD', `/api/resources/${BL}`, {});
     expect(res.status).toBe(405);
+    expect(res.headers.get('Allow')).toBe('GET, POST');
+    expect(await written()).toHaveLength(0);
+  });
+
+  it.each([
+    ['PUT', `/api/resources/${BL}`, 'GET, POST'],
+    ['DELETE', `/api/resources/${BL}`, 'GET, POST'],
+    ['POST', `/api/resources/${BL}/a-1`, 'DELETE, PATCH, PUT'],
+    ['GET', `/api/resources/${BL}/a-1`, 'DELETE, PATCH, PUT'],
+    ['DELETE', '/api/requests/00000000-0000-4000-8000-000000000000', 'GET'],
+    ['POST', '/health', 'GET'],
+  ])('answers %s %s with 405 METHOD_NOT_ALLOWED and Allow: %s, before authentication', async (method, path, allow) => {
+    const res = await call(method, path, { auth: null });
+    expect(res.status).toBe(405);
+    expect(res.headers.get('Allow')).toBe(allow);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('METHOD_NOT_ALLOWED');
     expect(await written()).toHaveLength(0);
   });
 
@@ -216,10 +245,13 @@ describe('health', () => {
     expect(res.status).toBe(200);
   });
 
-  it('GET /ready answers 503 when the stream does not answer', async () => {
-    const notReady = h.app({ ready: async () => ({ ready: false }) });
-    const res = await notReady.request('/ready');
-    expect(res.status).toBe(503);
+  it('GET /ready answers 503 when the stream does not exist, and 200 when it is active', async () => {
+    const missing = await h.app({ ready: streamReadiness(h.kinesis, 'no-such-stream') }).request('/ready');
+    expect(missing.status).toBe(503);
+    expect(await missing.json()).toMatchObject({ ready: false, status: 'not ready', stream: 'no-such-stream' });
+    const active = await h.app({ ready: streamReadiness(h.kinesis, h.streamName) }).request('/ready');
+    expect(active.status).toBe(200);
+    expect(await active.json()).toMatchObject({ ready: true, status: 'ready', streamStatus: 'ACTIVE' });
   });
 });
 
