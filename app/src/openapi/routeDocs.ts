@@ -56,7 +56,7 @@ function pathParameters(schema: v.ObjectSchema<v.ObjectEntries, undefined>, desc
 
 const PATH_DESCRIPTIONS = {
   bl: '`{X-Business-ID}-{X-Location-ID}`: must equal the two headers joined by a hyphen.',
-  resourceId: "The resource's id (a create answers it as `data.id`).",
+  resourceId: "The resource's id (a create answers it as `data.id`); `.` and `..` are URL dot segments, which no client can send as one.",
   requestId: "The operation's `requestId`, from a 202 answer's body or `Location`.",
 };
 
