@@ -2,6 +2,7 @@ import * as v from 'valibot';
 import { envBool, envInt, envKmsKeyArn, envNonEmpty, envUrl, parseEnv } from '../../common/env';
 import { LOCAL_DEFAULTS } from '../../common/localDefaults';
 import { DEFAULT_STATUS_RETENTION_SECONDS } from '../../contract/status';
+import { DEFAULT_MAX_WAITING } from './status/StatusWaiter';
 import { LOG_LEVELS, type LogLevel } from './logger';
 
 /** Everything the gateway is configured with; built once from the environment by {@link loadConfig}. */
@@ -30,6 +31,8 @@ export interface Config {
     tableName: string;
     endpoint?: string;
     retentionSeconds: number;
+    /** Status reads waiting on `Prefer: wait` per task at most; past it a read answers at once. */
+    maxWaiting: number;
   };
   spool: {
     /** Directory of the durable spool used when Kinesis cannot take records. */
@@ -95,6 +98,7 @@ const EnvSchema = v.object({
   DYNAMODB_ENDPOINT: v.optional(envUrl),
   STATUS_TABLE_NAME: v.optional(v.pipe(v.string(), v.regex(/^[a-zA-Z0-9_.-]{3,255}$/, 'must be a DynamoDB table name')), LOCAL_DEFAULTS.statusTableName),
   STATUS_RETENTION_DAYS: v.optional(envInt(1, 3650), String(DEFAULT_STATUS_RETENTION_SECONDS / 86400)),
+  STATUS_WAIT_MAX_WAITING: v.optional(envInt(0, 100_000), String(DEFAULT_MAX_WAITING)),
   DATA_DIR: v.optional(envNonEmpty, LOCAL_DEFAULTS.dataDir),
   SPOOL_DIR: v.optional(envNonEmpty),
   SPOOL_MAX_BYTES: v.optional(envInt(1024 * 1024, 8 * 1024 * 1024 * 1024), String(256 * 1024 * 1024)),
@@ -159,6 +163,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       tableName: e.STATUS_TABLE_NAME,
       endpoint: e.DYNAMODB_ENDPOINT,
       retentionSeconds: e.STATUS_RETENTION_DAYS * 86400,
+      maxWaiting: e.STATUS_WAIT_MAX_WAITING,
     },
     spool: {
       dir: e.SPOOL_DIR ?? `${e.DATA_DIR}/spool`,

@@ -91,6 +91,7 @@ async function main() {
     logger,
     metrics,
     statusRetentionSeconds: config.status.retentionSeconds,
+    maxStatusWaiting: config.status.maxWaiting,
     draining: () => draining,
     ready: async () => {
       const spool = spooling?.state();
