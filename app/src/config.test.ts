@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './config';
+import { ConfigError } from '../../common/ConfigError';
+import { loadConfig } from './config';
 
 const SECRET = 'x'.repeat(32);
 

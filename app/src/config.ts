@@ -1,8 +1,14 @@
 import * as v from 'valibot';
+import { ConfigError } from '../../common/ConfigError';
 import { envBool, envInt, envKmsKeyArn, envNonEmpty, envUrl, parseEnv } from '../../common/env';
 import { LOCAL_DEFAULTS } from '../../common/localDefaults';
+import { DEFAULT_METRICS_NAMESPACE } from '../../common/metricNames';
+import { DEFAULT_SPOOL_DRAIN_MS } from '../../common/shutdownBudget';
+import { MAX_RECORD_BYTES } from '../../contract/operation';
 import { DEFAULT_STATUS_RETENTION_SECONDS } from '../../contract/status';
 import { DEFAULT_MAX_WAITING } from './status/StatusWaiter';
+import { DEFAULT_BODY_BUDGET_BYTES } from './admission/BodyBudget';
+import { DEFAULT_CLOCK_TOLERANCE_SECONDS } from './auth/verifyToken';
 import { LOG_LEVELS, type LogLevel } from './logger';
 
 /** Everything the gateway is configured with; built once from the environment by {@link loadConfig}. */
@@ -61,6 +67,15 @@ export interface Config {
     audience?: string;
     /** Verified tokens kept (never past their `exp`). 0 disables the cache. */
     tokenCacheSize: number;
+    /** Clock skew allowed between the token issuer and this task, for `nbf`, `iat` and `exp`, seconds. */
+    clockToleranceSeconds: number;
+  };
+  admission: {
+    /**
+     * Request body bytes the task holds at once (bodies being read, and their records until answered); a
+     * request beyond it is refused with 503 before its body is read. Set from the task's memory in infra.
+     */
+    bodyBudgetBytes: number;
   };
 }
 
@@ -71,16 +86,11 @@ export interface RetryConfig {
   deadlineMs: number;
 }
 
-/** A variable with a bad value; the message names it. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
-
 const EnvSchema = v.object({
   PORT: v.optional(envInt(0, 65535), String(LOCAL_DEFAULTS.gatewayPort)),
   LOG_LEVEL: v.optional(v.pipe(v.string(), v.trim(), v.toLowerCase(), v.picklist(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`)), 'info'),
   AWS_REGION: v.optional(envNonEmpty, LOCAL_DEFAULTS.region),
-  METRICS_NAMESPACE: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9._/#:-]{1,255}$/, 'must be a CloudWatch namespace')), 'ResourceGateway'),
+  METRICS_NAMESPACE: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9._/#:-]{1,255}$/, 'must be a CloudWatch namespace')), DEFAULT_METRICS_NAMESPACE),
   KINESIS_STREAM_NAME: v.optional(v.pipe(v.string(), v.regex(/^[a-zA-Z0-9_.-]{1,128}$/, 'must be a Kinesis stream name')), LOCAL_DEFAULTS.streamName),
   KINESIS_SHARD_COUNT: v.optional(envInt(1, 500), String(LOCAL_DEFAULTS.shardCount)),
   KINESIS_ENDPOINT: v.optional(envUrl),
@@ -102,7 +112,7 @@ const EnvSchema = v.object({
   DATA_DIR: v.optional(envNonEmpty, LOCAL_DEFAULTS.dataDir),
   SPOOL_DIR: v.optional(envNonEmpty),
   SPOOL_MAX_BYTES: v.optional(envInt(1024 * 1024, 8 * 1024 * 1024 * 1024), String(256 * 1024 * 1024)),
-  SPOOL_DRAIN_MS: v.optional(envInt(0, 600_000), '20000'),
+  SPOOL_DRAIN_MS: v.optional(envInt(0, 600_000), String(DEFAULT_SPOOL_DRAIN_MS)),
   SPOOL_SHARED: v.optional(envBool, 'false'),
   SENSITIVE_FIELDS: v.optional(
     v.pipe(
@@ -119,6 +129,9 @@ const EnvSchema = v.object({
   JWT_ISSUER: v.optional(envNonEmpty),
   JWT_AUDIENCE: v.optional(envNonEmpty),
   JWT_CACHE_SIZE: v.optional(envInt(0, 1_000_000), '10000'),
+  JWT_CLOCK_TOLERANCE_SECONDS: v.optional(envInt(0, 300), String(DEFAULT_CLOCK_TOLERANCE_SECONDS)),
+  // At least two bodies of the largest size, or nothing large could ever be admitted beside another.
+  GATEWAY_BODY_BUDGET_BYTES: v.optional(envInt(2 * MAX_RECORD_BYTES, 64 * 1024 ** 3), String(DEFAULT_BODY_BUDGET_BYTES)),
 });
 
 /**
@@ -182,6 +195,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       issuer: e.JWT_ISSUER,
       audience: e.JWT_AUDIENCE,
       tokenCacheSize: e.JWT_CACHE_SIZE,
+      clockToleranceSeconds: e.JWT_CLOCK_TOLERANCE_SECONDS,
     },
+    admission: { bodyBudgetBytes: e.GATEWAY_BODY_BUDGET_BYTES },
   };
 }
