@@ -7,6 +7,7 @@ import { signToken } from '../local/signToken';
 import { startBenchEmulators } from './emulators';
 import { buildGateway, type GatewayBuild, type GatewaySource } from './gateway';
 import { installCleanup } from './processes';
+import { benchConsumer } from './consumerBench';
 import { checkTargets, resultsTable, targetsText, writeResults } from './report';
 import { runScenario, writeKeyFile, type BenchContext, type ScenarioResult, type ScenarioSpec } from './scenario';
 import { runSoak } from './soak';
@@ -24,7 +25,12 @@ const USAGE = `npm run bench -- [options]
   --log-level L      gateway LOG_LEVEL (default info, as deployed: one access line per request)
   --no-encryption    skip the field-encryption scenario
   --sweep            also run the batching gateway at KINESIS_MAX_IN_FLIGHT 1,2,4 x KINESIS_LINGER_MS 0,1,2
-  --only a,b         run only these scenarios (bare, floor, batching-off, batching, encryption)
+  --only a,b         run only these scenarios (bare, floor, batching-off, batching, encryption, consumer)
+  --no-consumer      skip the consumer scenario
+  --dynamodb-latency-ms N   consumer scenario: added to every DynamoDB call by a proxy (default 5)
+  --consumer-records N      consumer scenario: records per drain (default 3000)
+  --consumer-rate N         consumer scenario: steady offered rate, records/s (default 300)
+  --consumer-seconds S      consumer scenario: length of the steady run (default 20)
   --gateway-env E    extra gateway variables for batching, encryption and the soak, e.g.
                      'KINESIS_MAX_IN_FLIGHT=2 KINESIS_LINGER_MS=2' (to try settings against the references)
   --cpu-prof DIR     run the batching and encryption gateways under node --cpu-prof, profiles into DIR
@@ -45,6 +51,11 @@ const { values: a } = parseArgs({
     'no-encryption': { type: 'boolean', default: false },
     sweep: { type: 'boolean', default: false },
     only: { type: 'string' },
+    'no-consumer': { type: 'boolean', default: false },
+    'dynamodb-latency-ms': { type: 'string', default: '5' },
+    'consumer-records': { type: 'string', default: '3000' },
+    'consumer-rate': { type: 'string', default: '300' },
+    'consumer-seconds': { type: 'string', default: '20' },
     'gateway-env': { type: 'string', default: '' },
     'cpu-prof': { type: 'string' },
     soak: { type: 'string' },
@@ -168,6 +179,14 @@ if (a.soak) {
   }
   const results: ScenarioResult[] = [];
   for (const spec of specs) results.push(await runScenario(ctx, spec));
+  if (!a['no-consumer'] && (!only || only.includes('consumer'))) {
+    const consumer = { latencyMs: Number(a['dynamodb-latency-ms']), records: positive('consumer-records', a['consumer-records']), rate: positive('consumer-rate', a['consumer-rate']), seconds: positive('consumer-seconds', a['consumer-seconds']) };
+    await benchConsumer({ emulators, kinesis: ctx.kinesis, dynamo: ctx.dynamo, tmpDir, runId: ctx.runId, machine, ...consumer });
+  }
+  if (specs.length === 0) {
+    await emulators.stop();
+    process.exit(0);
+  }
 
   const checks = checkTargets(results);
   process.stdout.write(`\n${resultsTable(results)}\n\n${targetsText(checks)}\n`);

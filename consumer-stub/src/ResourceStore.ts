@@ -68,6 +68,11 @@ export class ResourceStore {
     this.#now = o.now ?? (() => new Date());
   }
 
+  /** How many recent requestIds each resource remembers. */
+  get appliedWindow(): number {
+    return this.#window;
+  }
+
   /** The current items of these resources (consistent reads, 100 keys a call), by {@link resourceKeyId}. */
   async readMany(keys: readonly ResourceKey[]): Promise<Map<string, ResourceItem>> {
     const items = await readAllKeys(

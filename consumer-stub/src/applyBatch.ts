@@ -45,6 +45,8 @@ class BatchRun {
   readonly #deps: ApplyBatchDeps;
   readonly #current: Map<string, ResourceItem>;
   readonly #results: Map<Entry, EntryResult>;
+  /** Per resource, the entries of this batch in its `applied` list whose outcome is not stored yet. */
+  readonly #unstored = new Map<string, Entry[]>();
 
   constructor(deps: ApplyBatchDeps, current: Map<string, ResourceItem>, results: Map<Entry, EntryResult>) {
     this.#deps = deps;
@@ -78,7 +80,8 @@ class BatchRun {
     let maxWrites = Number.POSITIVE_INFINITY;
     let rereads = 0;
     while (from < ops.length) {
-      const step = store.fold(chain.key, state, ops, from, { maxWrites });
+      const room = store.appliedWindow - (this.#unstored.get(chain.id)?.length ?? 0);
+      const step = store.fold(chain.key, state, ops, from, { maxWrites: Math.min(maxWrites, room) });
       let written: boolean;
       try {
         written = step.next ? await limit(() => store.put(step.next!, state?.version)) : true;
@@ -105,6 +108,7 @@ class BatchRun {
       state = step.next ?? state;
       if (state) this.#current.set(chain.id, state);
       this.#decide(entries.slice(from, step.end), step.decisions);
+      if (!(await this.#keepInWindow(chain.id, entries.slice(from, step.end)))) return this.#fail(chain.entries, step.end);
       const later = step.end < chain.entries.length || chain.continuesLater;
       if (later && step.decisions.at(-1)!.kind === 'failed' && !(await this.#recordNow(entries[step.end - 1]!))) {
         return this.#fail(chain.entries, step.end - 1);
@@ -112,6 +116,25 @@ class BatchRun {
       from = step.end;
     }
     return firstHeld < 0 || this.#fail(chain.entries, firstHeld);
+  }
+
+  /**
+   * Stores the outcomes of a resource's entries before more writes could push their requestIds out of its
+   * `applied` window: a redelivery must find each of them, in the outcomes or in the window.
+   */
+  async #keepInWindow(id: string, decided: readonly Entry[]): Promise<boolean> {
+    const unstored = this.#unstored.get(id) ?? [];
+    for (const e of decided) if (this.#results.get(e)?.kind === 'completed') unstored.push(e);
+    this.#unstored.set(id, unstored);
+    if (unstored.length < this.#deps.store.appliedWindow) return true;
+    this.#unstored.set(id, []);
+    const outcomes = unstored.map((e) => {
+      const r = this.#results.get(e) as Extract<EntryResult, { kind: 'completed' }>;
+      return { subject: subjectOf(e.op), status: 'completed' as const, ...(r.result === undefined ? {} : { result: r.result }) };
+    });
+    const { unwritten, error } = await this.#deps.limit(() => this.#deps.status.recordAll(outcomes));
+    for (const e of unstored) this.#results.set(e, unwritten.has(e.op.requestId) ? { kind: 'held', error } : { ...(this.#results.get(e) as EntryResult), recorded: true } as EntryResult);
+    return unwritten.size === 0;
   }
 
   /** Stores a failure's outcome before a later write of its resource can change what it would be on redelivery. */

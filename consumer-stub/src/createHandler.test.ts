@@ -7,7 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createDynamoClient } from '../../common/awsClients';
 import { resourcesPartition, STATUS_KIND } from '../../common/tables';
-import type { ResourceOperation } from '../../contract/operation';
+import { encodeAggregate } from '../../contract/aggregate';
+import { encodeOperation, type ResourceOperation } from '../../contract/operation';
 import { startEmulators, type Emulators } from '../../local/emulators';
 import { ensureTables } from '../../local/provision';
 import { kinesisEvent, kinesisRecord, operationRecord, operations } from '../test/factories';
@@ -47,19 +48,36 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
+/** Passes every command through and counts them by class name. */
+function counting(inner: DynamoDBDocumentClient): { client: DynamoDBDocumentClient; calls: Record<string, number> } {
+  const calls: Record<string, number> = {};
+  const client = {
+    send: (command: object) => {
+      calls[command.constructor.name] = (calls[command.constructor.name] ?? 0) + 1;
+      return inner.send(command as never);
+    },
+  } as unknown as DynamoDBDocumentClient;
+  return { client, calls };
+}
+
 /** A fault an emulator cannot produce: fails the commands `fault` picks, passes the rest through. */
 function faulty(inner: DynamoDBDocumentClient, fault: (command: object) => Error | undefined): DynamoDBDocumentClient {
   return { send: (command: object) => { const e = fault(command); return e ? Promise.reject(e) : inner.send(command as never); } } as unknown as DynamoDBDocumentClient;
+}
+
+/** Like {@link faulty}, with an asynchronous step before each command. */
+function faultyAsync(before: (command: object) => Promise<void>): DynamoDBDocumentClient {
+  return { send: async (command: object) => { await before(command); return dynamo.send(command as never); } } as unknown as DynamoDBDocumentClient;
 }
 
 function throttling(): Error {
   return Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $fault: 'client' });
 }
 
-function build(o: { client?: DynamoDBDocumentClient; decryptFields?: (op: ResourceOperation) => Promise<ResourceOperation>; logLevel?: 'DEBUG' | 'SILENT' } = {}): ConsumerHandler {
+function build(o: { client?: DynamoDBDocumentClient; decryptFields?: (op: ResourceOperation) => Promise<ResourceOperation>; logLevel?: 'DEBUG' | 'SILENT'; appliedWindow?: number } = {}): ConsumerHandler {
   const client = o.client ?? dynamo;
   return createHandler({
-    store: new ResourceStore({ client, tableName: RESOURCES }),
+    store: new ResourceStore({ client, tableName: RESOURCES, ...(o.appliedWindow ? { appliedWindow: o.appliedWindow } : {}) }),
     status: new StatusRecorder({ client, tableName: STATUS }),
     logger: new Logger({ serviceName: 'consumer', logLevel: o.logLevel ?? 'SILENT' }),
     metrics: new Metrics({ namespace: 'ResourceGateway', serviceName: 'consumer' }),
@@ -268,6 +286,119 @@ describe('exactly once in effect', () => {
     const again = ops.create('r1', { a: 2 });
     await build()(kinesisEvent(operationRecord(ops.create('r1', { a: 1 })), operationRecord(ops.delete('r1')), operationRecord(again)));
     expect(await outcome(again.requestId)).toMatchObject({ status: 'completed', result: { id: 'r1', a: 2 } });
+  });
+});
+
+describe('bulk calls', () => {
+  it('a batch of 100 creates of distinct resources costs 106 calls, and the same batch delivered again one', async () => {
+    const s = scope();
+    const ops = operations(s);
+    const records = Array.from({ length: 100 }, (_, i) => operationRecord(ops.create(`r${i}`, { i })));
+    const { client, calls } = counting(dynamo);
+    const handler = build({ client });
+    expect((await handler(kinesisEvent(...records))).batchItemFailures).toEqual([]);
+    expect(calls).toEqual({ BatchGetCommand: 2, PutCommand: 100, BatchWriteCommand: 4 });
+    for (const k of Object.keys(calls)) delete calls[k];
+    expect((await handler(kinesisEvent(...records))).batchItemFailures).toEqual([]);
+    expect(calls).toEqual({ BatchGetCommand: 1 });
+    expect(total('DuplicatesSkipped')).toBe(100);
+  });
+
+  it('consecutive writes of one resource become one conditional write that records every requestId', async () => {
+    const s = scope();
+    const ops = operations(s);
+    const batch = [ops.create('r1', { a: 1 }), ops.patch('r1', { b: 2 }), ops.update('r1', { c: 3 }), ops.patch('r1', { d: 4 })];
+    const { client, calls } = counting(dynamo);
+    await build({ client })(kinesisEvent(...batch.map(operationRecord)));
+    expect(calls.PutCommand).toBe(1);
+    const item = await resource(s, 'r1');
+    expect(item).toMatchObject({ data: { c: 3, d: 4 }, version: 4, applied: batch.map((o) => o.requestId) });
+    expect((await outcome(batch[1]!.requestId))?.result).toEqual({ id: 'r1', a: 1, b: 2 });
+  });
+
+  it('a write refused by the store fails alone, and the writes folded with it still apply', async () => {
+    const s = scope();
+    const ops = operations(s);
+    const huge = ops.patch('r1', { n: 12345678901234567890 });
+    const batch = [ops.create('r1', { a: 1 }), huge, ops.patch('r1', { b: 2 })];
+    const res = await build()(kinesisEvent(...batch.map(operationRecord)));
+    expect(res.batchItemFailures).toEqual([]);
+    expect((await resource(s, 'r1'))?.data).toEqual({ a: 1, b: 2 });
+    expect(await outcome(huge.requestId)).toMatchObject({ status: 'failed', error: { code: 'STORE_REJECTED' } });
+  });
+});
+
+describe('concurrent writers', () => {
+  /** Runs `meanwhile` before the first `times` resource writes reach DynamoDB: another writer racing us. */
+  function racing(times: number, meanwhile: () => Promise<unknown>): DynamoDBDocumentClient {
+    let left = times;
+    return faultyAsync(async (c) => {
+      if (c instanceof PutCommand && (c.input.Item as { kind?: string }).kind === undefined && left > 0) {
+        left--;
+        await meanwhile();
+      }
+    });
+  }
+  const sneak = (s: ReturnType<typeof scope>, data: Record<string, unknown>) => build()(kinesisEvent(operationRecord(operations(s).patch('r1', data))));
+
+  it('a resource changed by another writer after the bulk read is read again and its writes decided again', async () => {
+    const s = scope();
+    await build()(kinesisEvent(operationRecord(operations(s).create('r1', { a: 1 }))));
+    const p = operations(s).patch('r1', { c: 3 });
+    const res = await build({ client: racing(1, () => sneak(s, { b: 2 })) })(kinesisEvent(operationRecord(p)));
+    expect(res.batchItemFailures).toEqual([]);
+    expect(await outcome(p.requestId)).toMatchObject({ status: 'completed', result: { id: 'r1', a: 1, b: 2, c: 3 } });
+  });
+
+  it('a resource that keeps changing holds its record for the next delivery', async () => {
+    const s = scope();
+    await build()(kinesisEvent(operationRecord(operations(s).create('r1', { a: 1 }))));
+    const record = operationRecord(operations(s).patch('r1', { c: 3 }));
+    const res = await build({ client: racing(3, () => sneak(s, { b: randomUUID() })) })(kinesisEvent(record));
+    expect(res.batchItemFailures).toEqual([{ itemIdentifier: record.kinesis.sequenceNumber }]);
+    expect((await resource(s, 'r1'))?.data.c).toBeUndefined();
+  });
+});
+
+describe('aggregate records', () => {
+  it('applies an aggregate record’s operations in order, as consecutive records of the shard', async () => {
+    const s = scope();
+    const ops = operations(s);
+    const batch = [ops.create('r1', { a: 1 }), ops.patch('r1', { b: 2 }), ops.list(), ops.delete('r1')];
+    const res = await build()(kinesisEvent(kinesisRecord(encodeAggregate(batch.map(encodeOperation)))));
+    expect(res.batchItemFailures).toEqual([]);
+    expect((await outcome(batch[2]!.requestId))?.result).toEqual({ items: [{ id: 'r1', a: 1, b: 2 }], page: 1, limit: 20 });
+    expect((await resource(s, 'r1'))?.deleted).toBe(true);
+    expect(total('RecordsProcessed')).toBe(4);
+  });
+
+  it('a transient failure of one operation holds the whole record, and its redelivery finds the applied ones as duplicates', async () => {
+    const s = scope();
+    const ops = operations(s);
+    const batch = [ops.create('r1', { a: 1 }), ops.patch('r1', { b: 2 }), ops.create('r2', { a: 1 })];
+    const record = kinesisRecord(encodeAggregate(batch.map(encodeOperation)));
+    const after = operationRecord(ops.create('r3', { a: 1 }));
+    let fail = true;
+    const client = faulty(dynamo, (c) => (fail && c instanceof PutCommand && (c.input.Item as { resourceId?: string }).resourceId === 'r2' ? throttling() : undefined));
+    const handler = build({ client });
+    expect((await handler(kinesisEvent(record, after))).batchItemFailures).toEqual([{ itemIdentifier: record.kinesis.sequenceNumber }]);
+    fail = false;
+    expect((await handler(kinesisEvent(record, after))).batchItemFailures).toEqual([]);
+    expect((await resource(s, 'r1'))).toMatchObject({ data: { a: 1, b: 2 }, version: 2 });
+    expect((await resource(s, 'r2'))?.data).toEqual({ a: 1 });
+    expect(total('DuplicatesSkipped')).toBe(3);
+  });
+
+  it('an invalid operation inside an aggregate is poison alone', async () => {
+    const s = scope();
+    const ops = operations(s);
+    const good = ops.create('r1', { a: 1 });
+    const requestId = randomUUID();
+    const bad = Buffer.from(JSON.stringify({ ...s, operation: 'create', requestId, timestamp: new Date().toISOString(), resourceId: 'r2' }));
+    const res = await build()(kinesisEvent(kinesisRecord(encodeAggregate([bad, encodeOperation(good)]))));
+    expect(res.batchItemFailures).toEqual([]);
+    expect(await outcome(requestId)).toMatchObject({ status: 'failed', error: { code: 'INVALID_OPERATION' } });
+    expect(await outcome(good.requestId)).toMatchObject({ status: 'completed' });
   });
 });
 
@@ -493,6 +624,25 @@ describe('transient failures', () => {
     expect(res.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([records[0]!.kinesis.sequenceNumber, records[1]!.kinesis.sequenceNumber]);
     expect(await resource(s, 'r1')).toBeUndefined();
     expect((await resource(s, 'r2'))?.data).toEqual({ a: 1 });
+  });
+});
+
+describe('the applied window', () => {
+  it('outcomes are stored before a resource’s writes in one batch could push their requestIds out of its window', async () => {
+    const s = scope();
+    const ops = operations(s);
+    const batch = [ops.create('r1', { v: 1 }), ops.delete('r1'), ops.create('r1', { v: 2 }), ops.delete('r1'), ops.create('r1', { v: 3 }), ops.delete('r1'), ops.create('r1', { v: 4 })];
+    const last = batch.at(-1)!.requestId;
+    let fail = true;
+    // The batch's last outcome write fails, so the whole batch is delivered again.
+    const client = faulty(dynamo, (c) => (fail && c instanceof BatchWriteCommand && JSON.stringify(c.input).includes(last) ? throttling() : undefined));
+    const handler = build({ client, appliedWindow: 3 });
+    const records = batch.map(operationRecord);
+    expect((await handler(kinesisEvent(...records))).batchItemFailures.length).toBeGreaterThan(0);
+    fail = false;
+    expect((await handler(kinesisEvent(...records))).batchItemFailures).toEqual([]);
+    for (const op of batch) expect(await outcome(op.requestId)).toMatchObject({ status: 'completed' });
+    expect((await resource(s, 'r1'))).toMatchObject({ data: { v: 4 }, version: 7 });
   });
 });
 

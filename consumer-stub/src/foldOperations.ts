@@ -38,9 +38,12 @@ export interface FoldStep {
 export interface FoldOptions {
   pk: string;
   resourceId: string;
-  /** Requestids an item remembers; a step never writes more than this many, so none of its own drops out. */
+  /** RequestIds an item remembers; a step never takes more operations than this, so none of its own drops out. */
   appliedWindow: number;
-  /** Changes one step may carry: the window, or 1 to find which operation a store refuses. */
+  /**
+   * Operations (changes and duplicates) one step may take: what is left of the window, or 1 to find which
+   * operation a store refuses.
+   */
   maxWrites: number;
   tombstoneSeconds: number;
   now: Date;
@@ -55,6 +58,8 @@ export interface FoldOptions {
 export function foldOperations(current: ResourceItem | undefined, ops: readonly ResourceOperation[], from: number, o: FoldOptions): FoldStep {
   let state = current;
   let writes = 0;
+  let taken = 0;
+  const most = Math.min(o.maxWrites, o.appliedWindow);
   let lastWrite: number | undefined;
   const decisions: FoldDecision[] = [];
   let i = from;
@@ -63,6 +68,7 @@ export function foldOperations(current: ResourceItem | undefined, ops: readonly 
     i++;
     if (state?.applied.includes(op.requestId)) {
       decisions.push({ kind: 'completed', duplicate: true, ...(state.deleted ? {} : { result: view(state) }) });
+      if (++taken >= most) break;
       continue;
     }
     let change: { data: Record<string, unknown>; deleted: boolean };
@@ -78,7 +84,7 @@ export function foldOperations(current: ResourceItem | undefined, ops: readonly 
     writes++;
     lastWrite = i - 1;
     decisions.push({ kind: 'completed', duplicate: false, ...(state.deleted ? {} : { result: view(state) }) });
-    if (writes >= Math.min(o.maxWrites, o.appliedWindow)) break;
+    if (++taken >= most) break;
   }
   return { end: i, decisions, ...(writes > 0 ? { next: state } : {}), ...(writes === 1 ? { lastWrite } : {}) };
 }
