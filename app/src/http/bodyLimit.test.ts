@@ -10,7 +10,7 @@ describe('bodyLimit', () => {
   });
 
   it('refuses a Content-Length over the limit with 413 PAYLOAD_TOO_LARGE naming it', async () => {
-    const res = await app.request('/', { method: 'POST', body: 'x'.repeat(11) });
+    const res = await app.request('/', { method: 'POST', headers: { 'Content-Length': '11' }, body: 'x'.repeat(11) });
     expect(res.status).toBe(413);
     expect(await res.json()).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', message: 'the body exceeds 10 bytes' });
   });
