@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { maxBatchSizeFor } from '../../consumer-stub/src/eventSourceSettings';
 import { parseSettings, type SettingKey } from './settings';
 
 const from = (context: Partial<Record<SettingKey, unknown>>) => parseSettings((key) => context[key]);
@@ -12,11 +13,14 @@ describe('parseSettings', () => {
       jwtIssuer: undefined,
       jwtAudience: undefined,
       jwtJwksUrl: undefined,
+      jwtAllowAnyAudience: undefined,
       certificateArn: undefined,
       desiredCount: undefined,
       consumerBatchSize: undefined,
       consumerParallelizationFactor: undefined,
+      consumerFanOut: undefined,
       spoolVolume: 'efs',
+      egress: 'endpoints',
       sensitiveFields: [],
       metricsNamespace: undefined,
     });
@@ -35,6 +39,23 @@ describe('parseSettings', () => {
     expect(from({ shardCount }).shardCount).toBe('on-demand');
   });
 
+  it.each([
+    ['true', true],
+    [true, true],
+    ['false', false],
+  ])('reads the switches consumerFanOut and jwtAllowAnyAudience from %j', (raw, value) => {
+    expect(from({ consumerFanOut: raw, jwtAllowAnyAudience: raw })).toMatchObject({ consumerFanOut: value, jwtAllowAnyAudience: value });
+  });
+
+  it.each(['endpoints', 'natPerZone'])('reads egress %s', (egress) => {
+    expect(from({ egress }).egress).toBe(egress);
+  });
+
+  it('accepts the largest consumer batch whose worst case fits in the function timeout, and not one more', () => {
+    expect(from({ consumerBatchSize: maxBatchSizeFor() }).consumerBatchSize).toBe(maxBatchSizeFor());
+    expect(() => from({ consumerBatchSize: maxBatchSizeFor() + 1 })).toThrow(`consumerBatchSize must be an integer from 1 to ${maxBatchSizeFor()}`);
+  });
+
   it('splits sensitiveFields on commas, from a string or a JSON array', () => {
     expect(from({ sensitiveFields: ' patientName, phone ,,email' }).sensitiveFields).toEqual(['patientName', 'phone', 'email']);
     expect(from({ sensitiveFields: ['patientName'] }).sensitiveFields).toEqual(['patientName']);
@@ -48,6 +69,8 @@ describe('parseSettings', () => {
     [{ jwtJwksUrl: 'http://issuer.example/jwks.json' }, /jwtJwksUrl must be an https URL/],
     [{ certificateArn: 'my-cert' }, /certificateArn must be an ACM certificate ARN/],
     [{ alarmEmail: 42 }, /alarmEmail must be a string/],
+    [{ egress: 'nat' }, /egress must be 'endpoints' or 'natPerZone'/],
+    [{ consumerFanOut: 'yes' }, /consumerFanOut must be true or false/],
   ])('refuses %j, naming the key', (context, message) => {
     expect(() => from(context)).toThrow(message);
   });

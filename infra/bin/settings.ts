@@ -1,3 +1,5 @@
+import { maxBatchSizeFor } from '../../consumer-stub/src/eventSourceSettings';
+import { EGRESS_MODES, type Egress } from '../lib/GatewayNetwork';
 import type { GatewayStackProps } from '../lib/GatewayStack';
 import type { SpoolVolume } from '../lib/GatewayService';
 
@@ -9,11 +11,14 @@ export const SETTING_KEYS = [
   'jwtIssuer',
   'jwtAudience',
   'jwtJwksUrl',
+  'jwtAllowAnyAudience',
   'certificateArn',
   'desiredCount',
   'consumerBatchSize',
   'consumerParallelizationFactor',
+  'consumerFanOut',
   'spoolVolume',
+  'egress',
   'sensitiveFields',
   'metricsNamespace',
 ] as const;
@@ -47,6 +52,14 @@ export function parseSettings(get: (key: SettingKey) => unknown): Omit<GatewaySt
     return n;
   };
 
+  const bool = (key: SettingKey): boolean | undefined => {
+    const raw = get(key);
+    if (raw === undefined || raw === null || raw === '') return undefined;
+    if (raw === true || raw === 'true') return true;
+    if (raw === false || raw === 'false') return false;
+    throw new SettingError(`context ${key} must be true or false, got ${JSON.stringify(raw)}`);
+  };
+
   const shardRaw = get('shardCount');
   const shardCount =
     shardRaw === undefined || shardRaw === '' || shardRaw === 'on-demand' || shardRaw === 0 || shardRaw === '0'
@@ -56,6 +69,11 @@ export function parseSettings(get: (key: SettingKey) => unknown): Omit<GatewaySt
   const spool = str('spoolVolume') ?? 'efs';
   if (spool !== 'ephemeral' && spool !== 'efs') {
     throw new SettingError(`context spoolVolume must be 'ephemeral' or 'efs', got ${JSON.stringify(spool)}`);
+  }
+
+  const egress = str('egress') ?? 'endpoints';
+  if (!EGRESS_MODES.includes(egress as Egress)) {
+    throw new SettingError(`context egress must be ${EGRESS_MODES.map((m) => `'${m}'`).join(' or ')}, got ${JSON.stringify(egress)}`);
   }
 
   const jwtJwksUrl = str('jwtJwksUrl');
@@ -79,11 +97,15 @@ export function parseSettings(get: (key: SettingKey) => unknown): Omit<GatewaySt
     jwtIssuer: str('jwtIssuer'),
     jwtAudience: str('jwtAudience'),
     jwtJwksUrl,
+    jwtAllowAnyAudience: bool('jwtAllowAnyAudience'),
     certificateArn,
     desiredCount: int('desiredCount', 1, 100),
-    consumerBatchSize: int('consumerBatchSize', 1, 10_000),
+    // Bounded by the largest batch whose worst case still fits in Lambda's 15-minute timeout.
+    consumerBatchSize: int('consumerBatchSize', 1, maxBatchSizeFor()),
     consumerParallelizationFactor: int('consumerParallelizationFactor', 1, 10),
+    consumerFanOut: bool('consumerFanOut'),
     spoolVolume: spool as SpoolVolume,
+    egress: egress as Egress,
     sensitiveFields,
     metricsNamespace: str('metricsNamespace'),
   };

@@ -1,6 +1,8 @@
 import { Duration } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_METRICS_NAMESPACE, METRICS_SERVICE } from '../../common/metricNames';
+import { CONSUMER_SETTINGS, timeoutSecondsFor } from '../../consumer-stub/src/eventSourceSettings';
 import { logicalId, roleStatements, synthGatewayStack } from '../test/synth';
 
 describe('ConsumerStub', () => {
@@ -15,12 +17,28 @@ describe('ConsumerStub', () => {
       StartingPosition: 'TRIM_HORIZON',
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       BisectBatchOnFunctionError: true,
-      BatchSize: 100,
-      ParallelizationFactor: 1,
     });
   });
 
-  it('retries a failing batch 5 times, keeps records at most half the stream retention, then reports them to its queue', () => {
+  it('takes batch size, batching window and parallelization factor from the consumer\'s event source settings', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: CONSUMER_SETTINGS.batchSize,
+      MaximumBatchingWindowInSeconds: CONSUMER_SETTINGS.maxBatchingWindowSeconds,
+      ParallelizationFactor: CONSUMER_SETTINGS.parallelizationFactor,
+    });
+  });
+
+  it('sizes the function from the settings: their memory, and the timeout a full batch needs', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      MemorySize: CONSUMER_SETTINGS.memoryMb,
+      Timeout: timeoutSecondsFor(CONSUMER_SETTINGS.batchSize),
+    });
+    synthGatewayStack({ consumerBatchSize: 1000 }).template.hasResourceProperties('AWS::Lambda::Function', {
+      Timeout: timeoutSecondsFor(1000),
+    });
+  });
+
+  it('retries a failing batch until its records are half the stream retention old at most half the stream retention, then reports them to its queue', () => {
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       MaximumRetryAttempts: 10000,
       MaximumRecordAgeInSeconds: 12 * 3600,
@@ -56,9 +74,9 @@ describe('ConsumerStub', () => {
           STATUS_TABLE_NAME: ref(stack.status.table.tableName),
           STATUS_RETENTION_DAYS: '7',
           FIELD_ENCRYPTION_KEY_ARN: ref(stack.fieldKey.key.keyArn),
-          POWERTOOLS_SERVICE_NAME: 'consumer',
+          POWERTOOLS_SERVICE_NAME: METRICS_SERVICE.consumer,
           POWERTOOLS_LOG_LEVEL: 'INFO',
-          POWERTOOLS_METRICS_NAMESPACE: 'ResourceGateway',
+          POWERTOOLS_METRICS_NAMESPACE: DEFAULT_METRICS_NAMESPACE,
         }),
       },
     });
@@ -121,6 +139,41 @@ describe('ConsumerStub', () => {
         Resource: ref(stack.resources.table.tableArn),
       },
     ]);
+  });
+
+  describe('with consumerFanOut', () => {
+    const fanOut = synthGatewayStack({ consumerFanOut: true });
+    const fanOutRef = (token: string) => fanOut.stack.resolve(token);
+    const streamConsumer = fanOut.stack.consumer.streamConsumer!;
+
+    it('registers an enhanced fan-out consumer on the stream and puts the event source on it', () => {
+      fanOut.template.hasResourceProperties('AWS::Kinesis::StreamConsumer', {
+        StreamARN: fanOutRef(fanOut.stack.operations.stream.streamArn),
+        ConsumerName: Match.stringLikeRegexp('Consumer'),
+      });
+      fanOut.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        EventSourceArn: fanOutRef(streamConsumer.streamConsumerArn),
+        StartingPosition: 'TRIM_HORIZON',
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+      });
+    });
+
+    it('lets the function subscribe to shards through that consumer only', () => {
+      const statements = roleStatements(fanOut.template, logicalId(fanOut.template, 'AWS::IAM::Role', 'ConsumerRole'));
+      expect(statements).toContainEqual({
+        Effect: 'Allow',
+        Action: ['kinesis:DescribeStreamConsumer', 'kinesis:SubscribeToShard'],
+        Resource: fanOutRef(streamConsumer.streamConsumerArn),
+      });
+    });
+
+    it('has no fan-out consumer by default', () => {
+      template.resourceCountIs('AWS::Kinesis::StreamConsumer', 0);
+    });
+  });
+
+  it('refuses a batch size whose worst case would not fit in the 15-minute function timeout', () => {
+    expect(() => synthGatewayStack({ consumerBatchSize: 10_000 })).toThrow(/batchSize must be an integer from 1 to/);
   });
 
   it('attaches no managed policy to the consumer role', () => {

@@ -1,10 +1,36 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { App } from 'aws-cdk-lib';
 import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { logicalId, roleStatements, synthGatewayStack } from '../test/synth';
-import { DOCKER_IMAGE_EXCLUDES, SPOOL_DIR } from './GatewayService';
+import { DEFAULT_METRICS_NAMESPACE } from '../../common/metricNames';
+import { stopTimeoutSeconds } from '../../common/shutdownBudget';
+import { logicalId, roleStatements, synthGatewayStack, testApp } from '../test/synth';
+import { GatewayAuthError, SPOOL_DIR } from './GatewayService';
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Every file under a directory, relative to it. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => relative(dir, join(e.parentPath, e.name)));
+}
+
+/** The build context CDK staged for the gateway image, in an app's cloud assembly. */
+function stagedImageContext(app: App, artifactId: string): { directory: string; source: Record<string, string> } {
+  const assembly = app.synth();
+  const manifest = JSON.parse(readFileSync(join(assembly.directory, `${artifactId}.assets.json`), 'utf8'));
+  const images = Object.values(manifest.dockerImages) as Array<{ source: { directory: string; dockerFile: string; platform: string } }>;
+  expect(images).toHaveLength(1);
+  return { directory: join(assembly.directory, images[0]!.source.directory), source: images[0]!.source };
+}
+
+/** The `DependsOn` of the gateway's ECS service. */
+function serviceDependencies(template: Template): string[] {
+  return template.toJSON().Resources[logicalId(template, 'AWS::ECS::Service', 'GatewayService')].DependsOn as string[];
+}
 
 /** The gateway container's plain environment, as a map. */
 function environment(template: Template): Record<string, unknown> {
@@ -42,11 +68,11 @@ describe('GatewayService', () => {
     });
   });
 
-  it('gives the container 45 s to drain after SIGTERM, behind an init process, listening on 3000', () => {
+  it('gives the container the stop timeout the shutdown budget derives after SIGTERM, behind an init process, listening on 3000', () => {
     template.hasResourceProperties('AWS::ECS::TaskDefinition', {
       ContainerDefinitions: [
         Match.objectLike({
-          StopTimeout: 45,
+          StopTimeout: stopTimeoutSeconds(),
           LinuxParameters: { InitProcessEnabled: true },
           PortMappings: [{ ContainerPort: 3000, Protocol: 'tcp' }],
         }),
@@ -54,15 +80,25 @@ describe('GatewayService', () => {
     });
   });
 
-  it('builds the image for linux/amd64 from app/Dockerfile with the repository root as context', () => {
-    const assembly = (stack.node.root as App).synth();
-    const manifest = JSON.parse(readFileSync(join(assembly.directory, `${stack.artifactId}.assets.json`), 'utf8'));
-    const images = Object.values(manifest.dockerImages) as Array<{ source: { directory: string; dockerFile: string; platform: string } }>;
-    expect(images).toHaveLength(1);
-    expect(images[0]!.source).toMatchObject({ dockerFile: 'app/Dockerfile', platform: 'linux/amd64' });
-    const context = readdirSync(join(assembly.directory, images[0]!.source.directory)).sort();
-    expect(context).toEqual(expect.arrayContaining(['app', 'common', 'contract', 'package-lock.json', 'package.json', 'tsconfig.json']));
-    expect(context.filter((f) => ['node_modules', 'infra', '.git', 'cdk.out', 'bench'].includes(f))).toEqual([]);
+  it('builds the image for linux/amd64 from app/Dockerfile with only what the Dockerfile copies as context', () => {
+    const { directory, source } = stagedImageContext(stack.node.root as App, stack.artifactId);
+    expect(source).toMatchObject({ dockerFile: 'app/Dockerfile', platform: 'linux/amd64' });
+    expect(readdirSync(directory).sort()).toEqual(['.dockerignore', 'app', 'common', 'contract', 'package-lock.json', 'package.json', 'tsconfig.json']);
+    const files = filesUnder(directory);
+    expect(files).toContain('app/src/server.ts');
+    expect(files.filter((f) => /(^|\/)(node_modules|dist|test)\/|\.test\.ts$|\.md$/.test(f))).toEqual([]);
+  });
+
+  it('synthesizes into an output folder inside the repository without copying it into the image context', () => {
+    const outdir = join(REPO_ROOT, `cdk.out.test-${process.pid}`);
+    try {
+      const { stack: inRepo } = synthGatewayStack({}, testApp({ outdir }));
+      const { directory } = stagedImageContext(inRepo.node.root as App, inRepo.artifactId);
+      expect(readdirSync(directory)).not.toContain(`cdk.out.test-${process.pid}`);
+      expect(existsSync(join(outdir, 'ResourceGateway.template.json'))).toBe(true);
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
   });
 
   it('configures the container with the stream, the table, the spool and the field key', () => {
@@ -77,7 +113,7 @@ describe('GatewayService', () => {
       SPOOL_SHARED: 'true',
       SENSITIVE_FIELDS: '',
       FIELD_ENCRYPTION_KEY_ARN: ref(stack.fieldKey.key.keyArn),
-      METRICS_NAMESPACE: 'ResourceGateway',
+      METRICS_NAMESPACE: DEFAULT_METRICS_NAMESPACE,
     });
   });
 
@@ -223,6 +259,63 @@ describe('GatewayService', () => {
     });
   });
 
+  describe('in JWKS mode without an audience or an issuer', () => {
+    const JWKS_URL = 'https://issuer.example/.well-known/jwks.json';
+
+    it.each([
+      ['neither', {}],
+      ['no audience', { jwtIssuer: 'https://issuer.example/' }],
+      ['no issuer', { jwtAudience: 'resource-gateway' }],
+    ])('fails the synth with %s, naming both settings', (_, auth) => {
+      expect(() => synthGatewayStack({ jwtJwksUrl: JWKS_URL, ...auth })).toThrow(GatewayAuthError);
+      expect(() => synthGatewayStack({ jwtJwksUrl: JWKS_URL, ...auth })).toThrow(/needs jwtIssuer and jwtAudience/);
+    });
+
+    it('accepts any audience only when jwtAllowAnyAudience says so, and still checks the issuer', () => {
+      const anyAudience = synthGatewayStack({ jwtJwksUrl: JWKS_URL, jwtIssuer: 'https://issuer.example/', jwtAllowAnyAudience: true });
+      expect(environment(anyAudience.template)).toMatchObject({ JWT_JWKS_URL: JWKS_URL, JWT_ISSUER: 'https://issuer.example/' });
+      expect(environment(anyAudience.template)).not.toHaveProperty('JWT_AUDIENCE');
+      expect(() => synthGatewayStack({ jwtJwksUrl: JWKS_URL, jwtAllowAnyAudience: true })).toThrow(/missing jwtIssuer/);
+    });
+  });
+
+  describe('start-up order', () => {
+    const efsDefault = serviceDependencies(template);
+    const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>;
+    const idsOf = (t: Template, type: string, where: (p: Record<string, unknown>) => boolean = () => true) =>
+      Object.entries(t.toJSON().Resources as typeof resources).filter(([, r]) => r.Type === type && where(r.Properties)).map(([id]) => id);
+
+    it('starts the service only after the spool\'s mount targets and its NFS ingress rule exist', () => {
+      const mountTargets = idsOf(template, 'AWS::EFS::MountTarget');
+      const nfs = idsOf(template, 'AWS::EC2::SecurityGroupIngress', (p) => p.FromPort === 2049);
+      expect(mountTargets).toHaveLength(2);
+      expect(nfs).toHaveLength(1);
+      expect(efsDefault).toEqual(expect.arrayContaining([...mountTargets, ...nfs]));
+    });
+
+    it('starts the service only after every endpoint and the private subnets\' route tables are in place', () => {
+      const endpoints = idsOf(template, 'AWS::EC2::VPCEndpoint');
+      const associations = idsOf(template, 'AWS::EC2::SubnetRouteTableAssociation', (p) => JSON.stringify(p).includes('Private'));
+      expect(endpoints).toHaveLength(8);
+      expect(associations).toHaveLength(2);
+      expect(efsDefault).toEqual(expect.arrayContaining([...endpoints, ...associations]));
+    });
+
+    it.each(['ephemeral', 'efs'] as const)('with a spool on %s and NAT egress, starts the service only after the routes to each zone\'s NAT gateway', (spoolVolume) => {
+      const nat = synthGatewayStack({ spoolVolume, egress: 'natPerZone' }).template;
+      const natRoutes = idsOf(nat, 'AWS::EC2::Route', (p) => p.NatGatewayId !== undefined);
+      expect(natRoutes).toHaveLength(2);
+      expect(serviceDependencies(nat)).toEqual(expect.arrayContaining(natRoutes));
+    });
+
+    it('with an ephemeral spool and endpoint egress, still waits for every endpoint', () => {
+      const disk = synthGatewayStack({ spoolVolume: 'ephemeral' }).template;
+      const endpoints = idsOf(disk, 'AWS::EC2::VPCEndpoint');
+      expect(endpoints).toHaveLength(8);
+      expect(serviceDependencies(disk)).toEqual(expect.arrayContaining(endpoints));
+    });
+  });
+
   describe('spool volume', () => {
     const disk = synthGatewayStack({ spoolVolume: 'ephemeral' });
     it('is a shared file system by default, so a spooled operation survives its task', () => {
@@ -305,9 +398,12 @@ describe('GatewayService', () => {
       expect(dockerfile).toMatch(/^CMD \["node", ("--[a-z-]+=\d+", )*"app\/dist\/server\.mjs"\]$/m);
     });
 
-    it('leaves the same paths out of the build context in .dockerignore and in the CDK asset', () => {
-      const ignored = dockerignore.map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-      expect(ignored.sort()).toEqual([...DOCKER_IMAGE_EXCLUDES].sort());
+    it('admits into the build context exactly what the Dockerfile copies', () => {
+      const copied = [...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) => m[1]!.split(' ')).sort();
+      const admitted = dockerignore.filter((l) => l.startsWith('!')).map((l) => l.slice(1)).sort();
+      expect(dockerignore).toContain('*');
+      expect(admitted).toEqual(copied);
+      expect(copied).toEqual(['app', 'common', 'contract', 'package-lock.json', 'package.json', 'tsconfig.json']);
     });
   });
 });

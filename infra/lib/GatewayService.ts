@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { Annotations, Duration, RemovalPolicy, Size, Stack, Validations } from 'aws-cdk-lib';
 import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as ecsPatterns from 'aws-cdk-lib/aws-ecs-patterns';
@@ -13,7 +13,10 @@ import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { Construct } from 'constructs';
+import { Construct, type IDependable } from 'constructs';
+import { DEFAULT_METRICS_NAMESPACE } from '../../common/metricNames';
+import { stopTimeoutSeconds } from '../../common/shutdownBudget';
+import { GatewayNetwork, type Egress } from './GatewayNetwork';
 import { STATUS_GATEWAY_ACTIONS } from './StatusTable';
 import type { FieldEncryptionKey } from './FieldEncryptionKey';
 
@@ -23,29 +26,6 @@ const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const GATEWAY_PORT = 3000;
 /** Where the gateway keeps its spool; an EFS volume is mounted here when `spoolVolume` is `'efs'`. */
 export const SPOOL_DIR = '/var/spool/gateway';
-/**
- * Left out of the image's build context (the repository root). The same list is in the root `.dockerignore`,
- * which `docker build` reads; CDK reads it too, this list makes the asset independent of that file.
- */
-export const DOCKER_IMAGE_EXCLUDES = [
-  '.git',
-  '**/node_modules',
-  'cdk.out',
-  '.data',
-  '**/dist',
-  'bench/results',
-  'coverage',
-  '*.cpuprofile',
-  '.env',
-  'infra',
-  'bench',
-  'local',
-  'consumer-stub',
-  'test',
-  '.ci',
-  'cdk.json',
-  '**/*.md',
-];
 
 /** Where the gateway's spool lives: the task's own disk, or an EFS file system that outlives the task. */
 export type SpoolVolume = 'ephemeral' | 'efs';
@@ -53,14 +33,20 @@ export type SpoolVolume = 'ephemeral' | 'efs';
 export interface GatewayAuthProps {
   /**
    * JWKS URL for RS256/ES256 tokens. Without it, the gateway verifies HS256 tokens with a secret generated in
-   * Secrets Manager and injected as an ECS secret.
+   * Secrets Manager and injected as an ECS secret. With it, `issuer` and `audience` are required.
    * @default - secret mode
    */
   readonly jwksUrl?: string;
-  /** @default - the `iss` claim is not checked */
+  /** Required `iss` claim; required in JWKS mode. @default - not checked in secret mode */
   readonly issuer?: string;
-  /** @default - the `aud` claim is not checked */
+  /** Required `aud` claim; required in JWKS mode unless `allowAnyAudience`. @default - not checked in secret mode */
   readonly audience?: string;
+  /**
+   * JWKS mode without an audience: for identity providers whose tokens carry none (Cognito access tokens).
+   * Every token the issuer mints for any application is then accepted.
+   * @default false
+   */
+  readonly allowAnyAudience?: boolean;
 }
 
 export interface GatewayServiceProps {
@@ -70,7 +56,7 @@ export interface GatewayServiceProps {
   readonly statusTable: dynamodb.ITable;
   /** The key of encrypted fields; the gateway may only generate data keys with it. */
   readonly fieldEncryptionKey: FieldEncryptionKey;
-  /** @default - secret mode, no issuer or audience check */
+  /** @default - secret mode */
   readonly auth?: GatewayAuthProps;
   /**
    * An ACM certificate for an HTTPS listener on 443 (HTTP on 80 redirects to it).
@@ -78,10 +64,10 @@ export interface GatewayServiceProps {
    */
   readonly certificate?: acm.ICertificate;
   /**
-   * The VPC of the load balancer and the tasks.
-   * @default - a new VPC over two availability zones with one NAT gateway and flow logs
+   * How the tasks reach AWS APIs from their private subnets ({@link GatewayNetwork}).
+   * @default 'endpoints'
    */
-  readonly vpc?: ec2.IVpc;
+  readonly egress?: Egress;
   /**
    * Tasks running normally; autoscaling never goes below it.
    * @default 2
@@ -113,14 +99,14 @@ export interface GatewayServiceProps {
   readonly logLevel?: string;
   /**
    * CloudWatch namespace of the gateway's embedded-format metrics.
-   * @default 'ResourceGateway'
+   * @default DEFAULT_METRICS_NAMESPACE
    */
   readonly metricsNamespace?: string;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
   /**
    * The gateway image.
-   * @default - built from app/Dockerfile with the repository root as context
+   * @default - built from app/Dockerfile with the repository root as context (its `.dockerignore` applies)
    */
   readonly image?: ecs.ContainerImage;
 }
@@ -128,9 +114,11 @@ export interface GatewayServiceProps {
 /**
  * The gateway: a Fargate service behind an Application Load Balancer, with `/health` checks, a deployment
  * circuit breaker that rolls back, autoscaling on CPU and on requests per target, a stop timeout longer
- * than the server's drain, and logs with retention.
+ * than the server's drain, and logs with retention. Its tasks start only once their network and spool are.
  */
 export class GatewayService extends Construct {
+  public readonly network: GatewayNetwork;
+  public readonly cluster: ecs.Cluster;
   public readonly service: ecsPatterns.ApplicationLoadBalancedFargateService;
   public readonly taskRole: iam.Role;
   public readonly container: ecs.ContainerDefinition;
@@ -144,17 +132,26 @@ export class GatewayService extends Construct {
 
   constructor(scope: Construct, id: string, props: GatewayServiceProps) {
     super(scope, id);
-    const desiredCount = props.desiredCount ?? 2;
-    const maxCount = props.maxCount ?? desiredCount * 5;
+    const auth = validateAuth(props.auth ?? {});
     const spoolVolume = props.spoolVolume ?? 'efs';
 
-    const vpc = props.vpc ?? this.createVpc();
-    const cluster = new ecs.Cluster(this, 'Cluster', {
-      vpc,
-      containerInsightsV2: ecs.ContainerInsights.ENABLED,
-    });
-
+    this.network = new GatewayNetwork(this, 'Network', { egress: props.egress, internetAccess: Boolean(auth.jwksUrl) });
+    this.cluster = new ecs.Cluster(this, 'Cluster', { vpc: this.network.vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
     this.taskRole = new iam.Role(this, 'TaskRole', { assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com') });
+    this.logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH });
+    const taskDefinition = this.buildTaskDefinition();
+    this.jwtSecret = auth.jwksUrl ? undefined : this.buildJwtSecret();
+    this.container = this.buildContainer(taskDefinition, props, auth, spoolVolume);
+    this.service = this.buildLoadBalancedService(taskDefinition, props);
+    this.configureTargetsAndScaling(props);
+    this.spoolFileSystem = spoolVolume === 'efs' ? this.buildEfsSpool(taskDefinition) : undefined;
+    this.network.allowEndpointsFrom(this.service.service);
+    this.startAfter(this.network.egressReady, ...(this.spoolFileSystem ? [this.spoolFileSystem] : []));
+    this.grantTaskRole(props);
+    this.url = `${props.certificate ? 'https' : 'http'}://${this.service.loadBalancer.loadBalancerDnsName}`;
+  }
+
+  private buildTaskDefinition(): ecs.FargateTaskDefinition {
     const taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
       cpu: 1024,
       memoryLimitMiB: 2048,
@@ -162,33 +159,40 @@ export class GatewayService extends Construct {
       runtimePlatform: { cpuArchitecture: ecs.CpuArchitecture.X86_64, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
       taskRole: this.taskRole,
     });
-
-    this.logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+    Validations.of(taskDefinition).acknowledge({
+      id: 'AwsSolutions-ECS2',
+      reason: 'The plain environment holds only names, ARNs and tuning values; the one secret (JWT_SECRET) is injected from Secrets Manager.',
     });
+    Validations.of(taskDefinition.obtainExecutionRole()).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'ecr:GetAuthorizationToken, added by CDK for pulling the image, has no resource-level permissions.',
+    });
+    return taskDefinition;
+  }
 
-    const auth = props.auth ?? {};
-    const secrets: Record<string, ecs.Secret> = {};
-    if (!auth.jwksUrl) {
-      this.jwtSecret = new secretsmanager.Secret(this, 'JwtSecret', {
-        description: 'HS256 key the gateway verifies bearer tokens with; token issuers sign with it',
-        generateSecretString: { passwordLength: 64, excludePunctuation: true },
-      });
-      secrets.JWT_SECRET = ecs.Secret.fromSecretsManager(this.jwtSecret);
-      Validations.of(this.jwtSecret).acknowledge({
-        id: 'AwsSolutions-SMG4',
-        reason: 'An HS256 key shared with token issuers cannot rotate without them; rotate by re-deploying, or use JWKS mode (jwtJwksUrl), whose keys rotate at the issuer.',
-      });
-    }
+  private buildJwtSecret(): secretsmanager.Secret {
+    const secret = new secretsmanager.Secret(this, 'JwtSecret', {
+      description: 'HS256 key the gateway verifies bearer tokens with; token issuers sign with it',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    });
+    Validations.of(secret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason: 'An HS256 key shared with token issuers cannot rotate without them; rotate by re-deploying, or use JWKS mode (jwtJwksUrl), whose keys rotate at the issuer.',
+    });
+    return secret;
+  }
 
-    this.container = taskDefinition.addContainer('gateway', {
+  private buildContainer(
+    taskDefinition: ecs.FargateTaskDefinition,
+    props: GatewayServiceProps,
+    auth: GatewayAuthProps,
+    spoolVolume: SpoolVolume,
+  ): ecs.ContainerDefinition {
+    return taskDefinition.addContainer('gateway', {
       image:
         props.image ??
-        ecs.ContainerImage.fromAsset(REPO_ROOT, {
-          file: 'app/Dockerfile',
-          exclude: DOCKER_IMAGE_EXCLUDES,
-          platform: Platform.LINUX_AMD64,
-        }),
+        // The context is the repository root; its .dockerignore (an allowlist, which CDK reads too) decides what enters.
+        ecs.ContainerImage.fromAsset(REPO_ROOT, { file: 'app/Dockerfile', platform: Platform.LINUX_AMD64 }),
       portMappings: [{ containerPort: GATEWAY_PORT }],
       environment: {
         PORT: String(GATEWAY_PORT),
@@ -202,12 +206,12 @@ export class GatewayService extends Construct {
         ...(spoolVolume === 'efs' ? { SPOOL_SHARED: 'true' } : {}),
         SENSITIVE_FIELDS: (props.sensitiveFields ?? []).join(','),
         FIELD_ENCRYPTION_KEY_ARN: props.fieldEncryptionKey.key.keyArn,
-        METRICS_NAMESPACE: props.metricsNamespace ?? 'ResourceGateway',
+        METRICS_NAMESPACE: props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE,
         ...(auth.jwksUrl ? { JWT_JWKS_URL: auth.jwksUrl } : {}),
         ...(auth.issuer ? { JWT_ISSUER: auth.issuer } : {}),
         ...(auth.audience ? { JWT_AUDIENCE: auth.audience } : {}),
       },
-      secrets,
+      secrets: this.jwtSecret ? { JWT_SECRET: ecs.Secret.fromSecretsManager(this.jwtSecret) } : {},
       logging: ecs.LogDrivers.awsLogs({
         streamPrefix: 'gateway',
         logGroup: this.logGroup,
@@ -215,26 +219,21 @@ export class GatewayService extends Construct {
         mode: ecs.AwsLogDriverMode.NON_BLOCKING,
         maxBufferSize: Size.mebibytes(25),
       }),
-      // After SIGTERM the server lets requests finish for up to 10 s, then drains the spool for up to 20 s
-      // (SPOOL_DRAIN_MS): 45 s leaves 15 s to spare before SIGKILL.
-      stopTimeout: Duration.seconds(45),
+      // The server's HTTP drain, its spool drain (the image's default SPOOL_DRAIN_MS) and a margin, before SIGKILL.
+      stopTimeout: Duration.seconds(stopTimeoutSeconds()),
       // An init process as PID 1 forwards SIGTERM and reaps children.
       linuxParameters: new ecs.LinuxParameters(this, 'LinuxParameters', { initProcessEnabled: true }),
     });
+  }
 
-    Validations.of(taskDefinition).acknowledge({
-      id: 'AwsSolutions-ECS2',
-      reason: 'The plain environment holds only names, ARNs and tuning values; the one secret (JWT_SECRET) is injected from Secrets Manager.',
-    });
-    Validations.of(taskDefinition.obtainExecutionRole()).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'ecr:GetAuthorizationToken, added by CDK for pulling the image, has no resource-level permissions.',
-    });
-
-    this.service = new ecsPatterns.ApplicationLoadBalancedFargateService(this, 'Service', {
-      cluster,
+  private buildLoadBalancedService(
+    taskDefinition: ecs.FargateTaskDefinition,
+    props: GatewayServiceProps,
+  ): ecsPatterns.ApplicationLoadBalancedFargateService {
+    const service = new ecsPatterns.ApplicationLoadBalancedFargateService(this, 'Service', {
+      cluster: this.cluster,
       taskDefinition,
-      desiredCount,
+      desiredCount: props.desiredCount ?? 2,
       publicLoadBalancer: true,
       minHealthyPercent: 100,
       maxHealthyPercent: 200,
@@ -255,7 +254,18 @@ export class GatewayService extends Construct {
           'Pass -c certificateArn=arn:aws:acm:... for an HTTPS listener.',
       );
     }
+    const loadBalancer = service.loadBalancer;
+    loadBalancer.setAttribute('routing.http.drop_invalid_header_fields.enabled', 'true');
+    loadBalancer.logAccessLogs(this.buildAccessLogBucket());
+    Validations.of(loadBalancer).acknowledge({
+      id: 'AwsSolutions-EC23',
+      reason: 'A public API: clients reach the load balancer from anywhere on its listener ports; tasks accept traffic only from it.',
+    });
+    return service;
+  }
 
+  private configureTargetsAndScaling(props: GatewayServiceProps): void {
+    const desiredCount = props.desiredCount ?? 2;
     const targetGroup = this.service.targetGroup;
     targetGroup.configureHealthCheck({
       path: '/health',
@@ -269,47 +279,17 @@ export class GatewayService extends Construct {
     // fallback bound) and idle keep-alive connections end first, without slowing deployments by minutes.
     targetGroup.setAttribute('deregistration_delay.timeout_seconds', '30');
 
-    const loadBalancer = this.service.loadBalancer;
-    loadBalancer.setAttribute('routing.http.drop_invalid_header_fields.enabled', 'true');
-    loadBalancer.logAccessLogs(this.createAccessLogBucket());
-    Validations.of(loadBalancer).acknowledge({
-      id: 'AwsSolutions-EC23',
-      reason: 'A public API: clients reach the load balancer from anywhere on its listener ports; tasks accept traffic only from it.',
+    const scaling = this.service.service.autoScaleTaskCount({
+      minCapacity: desiredCount,
+      maxCapacity: props.maxCount ?? desiredCount * 5,
     });
-
-    const scaling = this.service.service.autoScaleTaskCount({ minCapacity: desiredCount, maxCapacity: maxCount });
     // 60%: one Node process per task; headroom for GC and for a neighbour task failing.
     scaling.scaleOnCpuUtilization('Cpu', { targetUtilizationPercent: 60 });
     // 60,000 per minute is 1,000 req/s per task, well under the ~1.6k req/s a core serves unbatched.
     scaling.scaleOnRequestCount('Requests', { requestsPerTarget: 60_000, targetGroup });
-
-    if (spoolVolume === 'efs') {
-      this.spoolFileSystem = this.addEfsSpool(vpc, taskDefinition);
-    }
-
-    // The gateway writes records and describes the stream (readiness); the stream key only generates data keys.
-    props.stream.grant(this.taskRole, 'kinesis:PutRecord', 'kinesis:PutRecords', 'kinesis:DescribeStreamSummary');
-    props.stream.encryptionKey?.grant(this.taskRole, 'kms:GenerateDataKey');
-    props.statusTable.grant(this.taskRole, ...STATUS_GATEWAY_ACTIONS);
-    props.fieldEncryptionKey.grantEncrypt(this.taskRole);
-
-    this.url = `${props.certificate ? 'https' : 'http'}://${loadBalancer.loadBalancerDnsName}`;
   }
 
-  private createVpc(): ec2.Vpc {
-    const flowLogs = new logs.LogGroup(this, 'FlowLogs', { retention: logs.RetentionDays.ONE_MONTH });
-    const vpc = new ec2.Vpc(this, 'Vpc', {
-      maxAzs: 2,
-      // One NAT gateway keeps the idle cost low; if its zone fails, tasks in the other zone spool until it is back.
-      natGateways: 1,
-      flowLogs: { All: { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogs) } },
-    });
-    // Status-table traffic stays off the NAT gateway (gateway endpoints cost nothing).
-    vpc.addGatewayEndpoint('DynamoDb', { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB });
-    return vpc;
-  }
-
-  private createAccessLogBucket(): s3.Bucket {
+  private buildAccessLogBucket(): s3.Bucket {
     const bucket = new s3.Bucket(this, 'AccessLogs', {
       encryption: s3.BucketEncryption.S3_MANAGED, // the only encryption ALB log delivery supports
       enforceSSL: true,
@@ -324,9 +304,9 @@ export class GatewayService extends Construct {
     return bucket;
   }
 
-  private addEfsSpool(vpc: ec2.IVpc, taskDefinition: ecs.FargateTaskDefinition): efs.FileSystem {
+  private buildEfsSpool(taskDefinition: ecs.FargateTaskDefinition): efs.FileSystem {
     const fileSystem = new efs.FileSystem(this, 'Spool', {
-      vpc,
+      vpc: this.network.vpc,
       encrypted: true,
       throughputMode: efs.ThroughputMode.ELASTIC,
       // Holds acknowledged operations not yet on the stream: never deleted with the stack.
@@ -351,4 +331,45 @@ export class GatewayService extends Construct {
     fileSystem.connections.allowDefaultPortFrom(this.service.service);
     return fileSystem;
   }
+
+  /**
+   * The service (and so its first tasks, and every task an update starts) waits for what a task needs to
+   * start: routes and endpoints, and the spool's mount targets with their NFS ingress rule. Without it, a switch
+   * to EFS starts tasks that fail with ResourceInitializationError and the circuit breaker rolls back.
+   */
+  private startAfter(...dependencies: IDependable[]): void {
+    // The CloudFormation service alone: its security group is referenced by the very ingress rule it waits for.
+    (this.service.service.node.defaultChild as ecs.CfnService).node.addDependency(...dependencies);
+  }
+
+  private grantTaskRole(props: GatewayServiceProps): void {
+    // The gateway writes records and describes the stream (readiness); the stream key only generates data keys.
+    props.stream.grant(this.taskRole, 'kinesis:PutRecord', 'kinesis:PutRecords', 'kinesis:DescribeStreamSummary');
+    props.stream.encryptionKey?.grant(this.taskRole, 'kms:GenerateDataKey');
+    props.statusTable.grant(this.taskRole, ...STATUS_GATEWAY_ACTIONS);
+    props.fieldEncryptionKey.grantEncrypt(this.taskRole);
+  }
+}
+
+/** A JWKS-mode gateway with neither audience nor issuer would accept tokens the provider minted for anyone. */
+export class GatewayAuthError extends Error {
+  override readonly name = 'GatewayAuthError';
+}
+
+/**
+ * Refuses JWKS mode without `issuer` and `audience` (the message names both settings); `allowAnyAudience`
+ * lifts the audience requirement only.
+ * @throws GatewayAuthError
+ */
+export function validateAuth(auth: GatewayAuthProps): GatewayAuthProps {
+  if (!auth.jwksUrl) return auth;
+  const missing = [...(auth.issuer ? [] : ['jwtIssuer']), ...(auth.audience || auth.allowAnyAudience ? [] : ['jwtAudience'])];
+  if (missing.length > 0) {
+    throw new GatewayAuthError(
+      `JWKS mode (jwtJwksUrl) needs jwtIssuer and jwtAudience, missing ${missing.join(' and ')}: without them the gateway ` +
+        'accepts tokens the identity provider minted for other applications. Set both; if the provider\'s tokens carry ' +
+        'no audience, set jwtIssuer and jwtAllowAnyAudience=true.',
+    );
+  }
+  return auth;
 }

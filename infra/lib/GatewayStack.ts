@@ -4,6 +4,8 @@ import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import type { Construct } from 'constructs';
 import { ConsumerStub } from './ConsumerStub';
 import { FieldEncryptionKey } from './FieldEncryptionKey';
+import { DEFAULT_METRICS_NAMESPACE } from '../../common/metricNames';
+import type { Egress } from './GatewayNetwork';
 import { GatewayService, type SpoolVolume } from './GatewayService';
 import { OperationsStream } from './OperationsStream';
 import { ResourcesTable } from './ResourcesTable';
@@ -19,23 +21,29 @@ export interface GatewayStackProps extends StackProps {
   readonly alarmEmail?: string;
   /** @default - secret mode (HS256 with a generated Secrets Manager secret) */
   readonly jwtJwksUrl?: string;
-  /** @default - not checked */
+  /** Required in JWKS mode. @default - not checked in secret mode */
   readonly jwtIssuer?: string;
-  /** @default - not checked */
+  /** Required in JWKS mode unless `jwtAllowAnyAudience`. @default - not checked in secret mode */
   readonly jwtAudience?: string;
+  /** JWKS mode without `jwtAudience`, for providers whose tokens carry none. @default false */
+  readonly jwtAllowAnyAudience?: boolean;
+  /** @default 'endpoints' */
+  readonly egress?: Egress;
   /** @default - HTTP only */
   readonly certificateArn?: string;
   /** @default 2 */
   readonly desiredCount?: number;
-  /** @default 100 */
+  /** @default CONSUMER_SETTINGS.batchSize */
   readonly consumerBatchSize?: number;
-  /** @default 1 */
+  /** @default CONSUMER_SETTINGS.parallelizationFactor */
   readonly consumerParallelizationFactor?: number;
+  /** The consumer reads through an enhanced fan-out consumer of its own. @default false */
+  readonly consumerFanOut?: boolean;
   /** @default 'efs' */
   readonly spoolVolume?: SpoolVolume;
   /** @default - none */
   readonly sensitiveFields?: string[];
-  /** @default 'ResourceGateway' */
+  /** @default DEFAULT_METRICS_NAMESPACE */
   readonly metricsNamespace?: string;
   /**
    * The gateway image; tests pass a prebuilt one.
@@ -61,7 +69,7 @@ export class GatewayStack extends Stack {
 
   constructor(scope: Construct, id: string, props: GatewayStackProps = {}) {
     super(scope, id, props);
-    const metricsNamespace = props.metricsNamespace ?? 'ResourceGateway';
+    const metricsNamespace = props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE;
 
     this.operations = new OperationsStream(this, 'Operations', {
       shardCount: props.shardCount,
@@ -75,7 +83,13 @@ export class GatewayStack extends Stack {
       stream: this.operations.stream,
       statusTable: this.status.table,
       fieldEncryptionKey: this.fieldKey,
-      auth: { jwksUrl: props.jwtJwksUrl, issuer: props.jwtIssuer, audience: props.jwtAudience },
+      auth: {
+        jwksUrl: props.jwtJwksUrl,
+        issuer: props.jwtIssuer,
+        audience: props.jwtAudience,
+        allowAnyAudience: props.jwtAllowAnyAudience,
+      },
+      egress: props.egress,
       certificate: props.certificateArn
         ? acm.Certificate.fromCertificateArn(this, 'Certificate', props.certificateArn)
         : undefined,
@@ -94,6 +108,7 @@ export class GatewayStack extends Stack {
       fieldEncryptionKey: this.fieldKey,
       batchSize: props.consumerBatchSize,
       parallelizationFactor: props.consumerParallelizationFactor,
+      fanOut: props.consumerFanOut,
       metricsNamespace,
       entry: props.consumerEntry,
     });
@@ -105,6 +120,7 @@ export class GatewayStack extends Stack {
       loadBalancer: this.gateway.service.loadBalancer,
       targetGroup: this.gateway.service.targetGroup,
       gatewayService: this.gateway.service.service,
+      gatewayCluster: this.gateway.cluster,
       alarmEmail: props.alarmEmail,
       metricsNamespace,
     });

@@ -14,11 +14,12 @@ const outdir = mkdtempSync(join(tmpdir(), 'infra-test-'));
 process.on('exit', () => rmSync(outdir, { recursive: true, force: true }));
 
 /**
- * An app with the feature flags of cdk.json (so tests see what `cdk synth` makes) that skips asset bundling:
- * the templates are the same, and tests stay fast.
+ * An app with the feature flags of cdk.json (so tests see what `cdk synth` makes) that skips asset bundling
+ * unless asked: the templates are the same, and tests stay fast.
  */
-export function testApp(): App {
-  return new App({ outdir, context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [] } });
+export function testApp(options: { outdir?: string; bundling?: boolean } = {}): App {
+  const bundling = options.bundling ? {} : { 'aws:cdk:bundling-stacks': [] };
+  return new App({ outdir: options.outdir ?? outdir, context: { ...cdkJson.context, ...bundling } });
 }
 
 /** An empty stack in a test app, for testing one construct. */
@@ -31,9 +32,9 @@ export interface SynthesizedGatewayStack {
   template: Template;
 }
 
-/** Synthesizes the whole stack with the given settings. */
-export function synthGatewayStack(props: GatewayStackProps = {}): SynthesizedGatewayStack {
-  const stack = new GatewayStack(testApp(), 'ResourceGateway', {
+/** Synthesizes the whole stack with the given settings (into `app`, by default a new test app). */
+export function synthGatewayStack(props: GatewayStackProps = {}, app: App = testApp()): SynthesizedGatewayStack {
+  const stack = new GatewayStack(app, 'ResourceGateway', {
     env: { account: '123456789012', region: 'eu-west-1' },
     ...props,
   });
