@@ -102,10 +102,3 @@ export async function startGatewayFixture(): Promise<GatewayFixture> {
     },
   };
 }
-
-/** Positions of first appearance of each requestId on the stream (shard by shard, in sequence order). */
-export function firstPositions(records: StreamRecord[]): Map<string, number> {
-  const first = new Map<string, number>();
-  records.forEach((r, i) => first.has(r.json.requestId as string) || first.set(r.json.requestId as string, i));
-  return first;
-}

@@ -8,6 +8,7 @@ import { readStream, REGION, startHarness, type Harness } from '../../app/test/h
 import type { Config } from '../../app/src/config';
 import { createPublisher } from '../../app/src/publish/createPublisher';
 import type { SpoolingPublisher } from '../../app/src/publish/SpoolingPublisher';
+import { firstPositions, streamOperations } from './streamOperations';
 import { TcpProxy } from './TcpProxy';
 
 /**
@@ -77,12 +78,7 @@ async function drained(spooling: SpoolingPublisher) {
 }
 
 function expectCausalOrder(records: Awaited<ReturnType<typeof readStream>>, acknowledged: { key: string; requestId: string }[][]) {
-  // The first time each requestId appears on its shard decides its effect; duplicates come later.
-  const firstAt = new Map<string, number>();
-  records.forEach((r, i) => {
-    const id = r.json.requestId as string;
-    if (!firstAt.has(id)) firstAt.set(id, i);
-  });
+  const firstAt = firstPositions(records);
   for (const client of acknowledged) {
     for (const key of new Set(client.map((a) => a.key))) {
       const positions = client.filter((a) => a.key === key).map((a) => firstAt.get(a.requestId));
@@ -126,7 +122,7 @@ describe.each([
     expect(Math.max(...durations)).toBeLessThan(DEADLINE_MS + 2000);
     await drained(spooling!);
     const records = await readStream(h.kinesis, streamName);
-    const onStream = new Set(records.map((r) => r.json.requestId));
+    const onStream = new Set(streamOperations(records).map((op) => op.requestId));
     const all = acknowledged.flat();
     expect(all.length).toBeGreaterThan(20);
     expect(all.filter((a) => !onStream.has(a.requestId))).toEqual([]);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { firstPositions, startGatewayFixture, type GatewayFixture } from './gatewayProcess';
+import { startGatewayFixture, type GatewayFixture } from './gatewayProcess';
+import { firstPositions } from './streamOperations';
 
 /** SIGTERM, as ECS sends it: in-flight work finishes, the spool drains within SPOOL_DRAIN_MS, the rest waits on disk. */
 let f: GatewayFixture;

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { firstPositions, startGatewayFixture, type GatewayFixture } from './gatewayProcess';
+import { startGatewayFixture, type GatewayFixture } from './gatewayProcess';
+import { firstPositions } from './streamOperations';
 
 /** The gateway is killed with SIGKILL mid-load while spooling, and restarted on the same spool. */
 let f: GatewayFixture;
@@ -14,6 +15,8 @@ it('replays every acknowledged operation after a SIGKILL, in causal order per ke
   await f.waitFor(async () => ((await f.ready()).spool ? true : undefined), 'the gateway');
 
   let killed = false;
+  let outageFrom = Infinity;
+  let acknowledgedInOutage = 0;
   const acknowledged: string[][] = [];
   const load = Promise.all(
     Array.from({ length: 8 }, async (_, c) => {
@@ -21,14 +24,19 @@ it('replays every acknowledged operation after a SIGKILL, in causal order per ke
       acknowledged.push(mine);
       for (let i = 0; !killed; i++) {
         // A request the kill cut was never acknowledged.
+        const sent = Date.now();
         const id = await f.put(`l${c}`, i).catch(() => undefined);
         if (id) mine.push(id);
+        if (id && sent > outageFrom) acknowledgedInOutage++;
       }
     }),
   );
   await sleep(300);
   await f.proxy.setMode('refuse');
+  outageFrom = Date.now();
   await sleep(1500);
+  // What the kill must not lose: records acknowledged from the spool alone, still on its disk.
+  const spooled = (await f.ready()).spool;
   first.proc.kill('SIGKILL');
   killed = true;
   await load;
@@ -43,6 +51,9 @@ it('replays every acknowledged operation after a SIGKILL, in causal order per ke
     await second.exited;
   }
 
+  expect(spooled).toMatchObject({ mode: 'spooling' });
+  expect(spooled!.depth).toBeGreaterThan(0);
+  expect(acknowledgedInOutage).toBeGreaterThan(10);
   const at = firstPositions(await f.records());
   const all = acknowledged.flat();
   expect(all.length).toBeGreaterThan(20);

@@ -7,6 +7,7 @@ import { BatchPublisher } from './BatchPublisher';
 import type { Publisher } from './Publisher';
 import { openSharedSpool } from './spool/sharedSpoolDir';
 import { Spool } from './spool/Spool';
+import type { SpoolFiles } from './spool/SpoolFiles';
 import { SpoolingPublisher } from './SpoolingPublisher';
 import { UnbatchedPublisher } from './UnbatchedPublisher';
 
@@ -16,6 +17,8 @@ export interface PublisherDeps {
   spoolConfig: Config['spool'];
   logger: Logger;
   metrics?: Metrics;
+  /** The spool's file system (a test's fault layer). @default node:fs/promises */
+  spoolFiles?: SpoolFiles;
 }
 
 /** Largest pause between replay rounds that failed. */
@@ -69,5 +72,5 @@ function openSpool(d: PublisherDeps): Promise<Spool> {
   const onRecordsLost = (n: number) => d.metrics?.count(GATEWAY_METRICS.spoolRecordsLost, n);
   return s.shared
     ? openSharedSpool({ root: s.dir, maxBytes: s.maxBytes, logger: d.logger, onRecordsLost })
-    : Spool.open({ dir: s.dir, maxBytes: s.maxBytes, logger: d.logger, onRecordsLost });
+    : Spool.open({ dir: s.dir, maxBytes: s.maxBytes, logger: d.logger, onRecordsLost, files: d.spoolFiles });
 }

@@ -158,7 +158,7 @@ describe('Spool', () => {
     const path = join(dir, file!);
     const buf = await readFile(path);
     const hit = buf.indexOf('record-25');
-    buf[hit + 3] ^= 0x01;
+    buf[hit + 3]! ^= 0x01;
     await writeFile(path, buf);
     const again = await Spool.open({ dir, maxBytes: 1 << 20, logger: logger(), onRecordsLost: (n) => lost.push(n) });
     expect(texts(again)).toEqual(all.filter((t) => t !== 'record-25'));
@@ -182,7 +182,7 @@ describe('Spool', () => {
     const path = join(dir, file!);
     const buf = await readFile(path);
     const second = encodeFrame({ partitionKey: 'k', data: Buffer.from('a'), appendedAt: 0 }).length;
-    buf[second + 6] ^= 0xff; // the length of frame b
+    buf[second + 6]! ^= 0xff; // the length of frame b
     await writeFile(path, buf);
     const again = await Spool.open({ dir, maxBytes: 1 << 20, logger: logger() });
     expect(texts(again)).toEqual(['a', 'c']);
