@@ -2,6 +2,7 @@ import { encodeOperation, MAX_RECORD_BYTES, partitionKey, recordSize, type Resou
 import { expiresAt, type StatusItem } from '../../../contract/status';
 import { PayloadTooLargeError } from '../errors';
 import type { Logger } from '../logger';
+import { withTimeout } from '../../../common/withTimeout';
 import type { PublishedRecord, Publisher } from '../publish/Publisher';
 
 /** The status table as the acceptor needs it. */
@@ -33,7 +34,11 @@ export interface OperationAcceptorOptions {
  * alone does not fail the operation.
  */
 export class OperationAcceptor {
-  constructor(private readonly o: OperationAcceptorOptions) {}
+  readonly #o: OperationAcceptorOptions;
+
+  constructor(o: OperationAcceptorOptions) {
+    this.#o = o;
+  }
 
   /** Encodes `op` and throws {@link PayloadTooLargeError} if the record would exceed Kinesis' 1 MiB limit. */
   encode(op: ResourceOperation): { data: Uint8Array; partitionKey: string } {
@@ -47,9 +52,9 @@ export class OperationAcceptor {
   }
 
   async accept(op: ResourceOperation, log: Logger): Promise<PublishedRecord> {
-    const record = this.encode(this.o.prepareRecord ? await this.o.prepareRecord(op) : op);
+    const record = this.encode(this.#o.prepareRecord ? await this.#o.prepareRecord(op) : op);
     const acceptedAt = new Date(op.timestamp);
-    const status = this.o.statusStore
+    const status = this.#o.statusStore
       .recordAccepted({
         requestId: op.requestId,
         correlationId: op.correlationId,
@@ -61,16 +66,14 @@ export class OperationAcceptor {
         resourceId: 'resourceId' in op ? op.resourceId : undefined,
         acceptedAt: op.timestamp,
         updatedAt: op.timestamp,
-        expiresAt: expiresAt(acceptedAt, this.o.statusRetentionSeconds),
+        expiresAt: expiresAt(acceptedAt, this.#o.statusRetentionSeconds),
       })
       .catch((err: unknown) => {
-        this.o.onStatusWriteFailure?.();
+        this.#o.onStatusWriteFailure?.();
         log.warn('status write failed; the operation stands', { err });
       });
-    const published = await this.o.publisher.publish(record);
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([status, new Promise((r) => (timer = setTimeout(r, this.o.statusWaitMs ?? 1000)))]);
-    clearTimeout(timer);
+    const published = await this.#o.publisher.publish(record);
+    await withTimeout(status, this.#o.statusWaitMs ?? 1000);
     if (log.isEnabled('debug')) {
       if (published.spooled) log.debug('record spooled', { partitionKey: record.partitionKey });
       else log.debug('record sent', { partitionKey: record.partitionKey, shardId: published.shardId, sequenceNumber: published.sequenceNumber });

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { isConditionalCheckFailed, isResourceNotFound, isRetryableAwsError, isValidationError } from './awsErrors';
+
+const named = (name: string, extra: Record<string, unknown> = {}) => Object.assign(new Error(name), { name, ...extra });
+
+describe('isRetryableAwsError', () => {
+  it.each([
+    'ProvisionedThroughputExceededException',
+    'LimitExceededException',
+    'KMSThrottlingException',
+    'InternalFailure',
+    'InternalFailureException',
+    'ServiceUnavailable',
+    'ServiceUnavailableException',
+    'ThrottlingException',
+    'RequestLimitExceeded',
+    'TimeoutError',
+    'RequestTimeout',
+    'RequestTimeoutException',
+  ])('retries %s', (name) => {
+    expect(isRetryableAwsError(named(name))).toBe(true);
+  });
+
+  it.each(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED', 'EHOSTUNREACH'])('retries the network error %s', (code) => {
+    expect(isRetryableAwsError(Object.assign(new Error('socket'), { code }))).toBe(true);
+  });
+
+  it('retries any 5xx answer and what the SDK marks retryable', () => {
+    expect(isRetryableAwsError(named('SomethingNew', { $metadata: { httpStatusCode: 503 } }))).toBe(true);
+    expect(isRetryableAwsError(named('SomethingNew', { $retryable: { throttling: false } }))).toBe(true);
+  });
+
+  it.each([
+    ['a validation error', named('ValidationException', { $metadata: { httpStatusCode: 400 } })],
+    ['a missing resource', named('ResourceNotFoundException', { $metadata: { httpStatusCode: 400 } })],
+    ['an access denial', named('AccessDeniedException', { $metadata: { httpStatusCode: 400 } })],
+    ['a KMS key problem', named('KMSAccessDeniedException')],
+    ['an unknown network code', Object.assign(new Error('x'), { code: 'EACCES' })],
+    ['something not an Error', { name: 'ThrottlingException' }],
+    ['undefined', undefined],
+  ])('does not retry %s', (_what, e) => {
+    expect(isRetryableAwsError(e)).toBe(false);
+  });
+});
+
+describe('named answers', () => {
+  it('tells a failed condition, a validation error and a missing resource by name only', () => {
+    expect([isConditionalCheckFailed(named('ConditionalCheckFailedException')), isConditionalCheckFailed(named('ValidationException'))]).toEqual([true, false]);
+    expect([isValidationError(named('ValidationException')), isValidationError(named('ConditionalCheckFailedException'))]).toEqual([true, false]);
+    expect([isResourceNotFound(named('ResourceNotFoundException')), isResourceNotFound(named('ResourceInUseException'))]).toEqual([true, false]);
+  });
+
+  it('is false for nothing at all and for a plain object that only looks like an error', () => {
+    expect([isConditionalCheckFailed(undefined), isValidationError(undefined), isResourceNotFound(undefined)]).toEqual([false, false, false]);
+    expect(isResourceNotFound({ name: 'ResourceNotFoundException' })).toBe(false);
+  });
+});
