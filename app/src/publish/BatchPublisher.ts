@@ -3,8 +3,8 @@ import type { RetryConfig } from '../config';
 import { GroupCommit, RetriesExhaustedError } from './GroupCommit';
 import { StreamUnavailableError } from '../errors';
 import type { Logger } from '../logger';
-import { isRetryableAwsError } from '../../../common/awsErrors';
-import { isRetryableRecordError, isStreamNotFound } from './kinesisErrors';
+import { isResourceNotFound, isRetryableAwsError } from '../../../common/awsErrors';
+import { ThrottledLog } from '../throttledLog';
 import type { AcknowledgedRecord, OutgoingRecord, Publisher } from './Publisher';
 
 export interface BatchPublisherOptions {
@@ -26,6 +26,9 @@ export interface BatchPublisherOptions {
   onRetry?(info: { attempt: number; delayMs: number; error: Error; items: number }): void;
 }
 
+/** Per-record `ErrorCode`s of PutRecords worth retrying: throughput and internal failures, not a key problem. */
+const RETRYABLE_RECORD_CODES = new Set(['ProvisionedThroughputExceededException', 'InternalFailure', 'KMSThrottlingException']);
+
 class RecordFailedError extends Error {
   override readonly name = 'RecordFailedError';
   constructor(
@@ -41,10 +44,15 @@ class RecordFailedError extends Error {
  * retried (see {@link GroupCommit}). A record's promise resolves with its shard and sequence number.
  */
 export class BatchPublisher implements Publisher {
-  private readonly commit: GroupCommit<OutgoingRecord, AcknowledgedRecord>;
+  readonly #commit: GroupCommit<OutgoingRecord, AcknowledgedRecord>;
+  readonly #streamName: string;
+  // An outage fails every record: one line per 10 s, with how many failed meanwhile, is enough to act on.
+  readonly #failureLog: ThrottledLog;
 
-  constructor(private readonly o: BatchPublisherOptions) {
-    this.commit = new GroupCommit<OutgoingRecord, AcknowledgedRecord>({
+  constructor(o: BatchPublisherOptions) {
+    this.#streamName = o.streamName;
+    this.#failureLog = new ThrottledLog(o.logger, 'error');
+    this.#commit = new GroupCommit<OutgoingRecord, AcknowledgedRecord>({
       maxItems: o.maxBatchRecords ?? 500,
       maxBytes: o.maxBatchBytes ?? 5 * 1024 * 1024,
       sizeOf: (r) => r.data.byteLength + Buffer.byteLength(r.partitionKey),
@@ -64,7 +72,7 @@ export class BatchPublisher implements Publisher {
         );
         return (res.Records ?? []).map((r) =>
           r.ErrorCode
-            ? { ok: false as const, retryable: isRetryableRecordError(r.ErrorCode), error: new RecordFailedError(r.ErrorCode, r.ErrorMessage ?? '') }
+            ? { ok: false as const, retryable: RETRYABLE_RECORD_CODES.has(r.ErrorCode), error: new RecordFailedError(r.ErrorCode, r.ErrorMessage ?? '') }
             : { ok: true as const, value: { shardId: r.ShardId!, sequenceNumber: r.SequenceNumber! } },
         );
       },
@@ -73,34 +81,26 @@ export class BatchPublisher implements Publisher {
 
   /** Items queued, in flight or awaiting retry. */
   get pending(): number {
-    return this.commit.pending;
+    return this.#commit.pending;
   }
 
   async publish(record: OutgoingRecord): Promise<AcknowledgedRecord> {
     try {
-      return await this.commit.submit(record);
+      return await this.#commit.submit(record);
     } catch (e) {
-      throw this.toGatewayError(e);
+      throw this.#toGatewayError(e);
     }
   }
 
   async close(): Promise<void> {
-    await this.commit.idle();
+    await this.#commit.idle();
   }
 
-  private lastErrorLog = 0;
-  private suppressed = 0;
-
-  private toGatewayError(e: unknown): Error {
+  #toGatewayError(e: unknown): Error {
     const cause = e instanceof RetriesExhaustedError ? (e.cause as Error) : (e as Error);
-    const notFound = isStreamNotFound(cause);
-    // An outage fails every record: one line per 10 s, with how many failed meanwhile, is enough to act on.
-    if (Date.now() - this.lastErrorLog >= 10_000) {
-      this.lastErrorLog = Date.now();
-      const msg = notFound ? 'stream not found: create it or check KINESIS_STREAM_NAME and AWS_REGION' : 'could not put record on the stream';
-      this.o.logger.error(msg, { stream: this.o.streamName, err: cause, failedSinceLastLine: this.suppressed });
-      this.suppressed = 0;
-    } else this.suppressed++;
+    const notFound = isResourceNotFound(cause);
+    const message = notFound ? 'stream not found: create it or check KINESIS_STREAM_NAME and AWS_REGION' : 'could not put record on the stream';
+    this.#failureLog.write(message, { stream: this.#streamName, err: cause });
     return new StreamUnavailableError('the operations stream is unavailable, retry later', notFound ? 5 : 1, { cause: e });
   }
 }

@@ -2,6 +2,7 @@ import { PutRecordsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { aggregateOverhead, encodeAggregate } from '../../../contract/aggregate';
 import { MAX_RECORD_BYTES } from '../../../contract/operation';
 import type { Logger } from '../logger';
+import { ThrottledLog } from '../throttledLog';
 import { backoffDelay, type BackoffOptions } from './backoff';
 import type { Spool, SpoolEntry } from './spool/Spool';
 
@@ -59,6 +60,7 @@ export interface SpoolReplayerOptions {
 export class SpoolReplayer {
   readonly #o: SpoolReplayerOptions;
   readonly #random: () => number;
+  readonly #failureLog: ThrottledLog;
   #stopped = false;
   #loop: Promise<void> | undefined;
   #wakeIdle: (() => void) | undefined;
@@ -67,6 +69,7 @@ export class SpoolReplayer {
   constructor(o: SpoolReplayerOptions) {
     this.#o = o;
     this.#random = o.random ?? Math.random;
+    this.#failureLog = new ThrottledLog(o.logger, 'warn');
   }
 
   start(): this {
@@ -89,7 +92,6 @@ export class SpoolReplayer {
 
   async #run(): Promise<void> {
     let failures = 0;
-    let lastWarn = 0;
     while (!this.#stopped) {
       if (this.#o.spool.depth === 0) {
         this.#o.onEmpty?.();
@@ -100,10 +102,7 @@ export class SpoolReplayer {
       const round = pickRound(this.#o.spool.pending());
       this.#o.onRoundStarted?.();
       const { confirmed, error } = await this.#send(round);
-      if (error && Date.now() - lastWarn > 10_000) {
-        lastWarn = Date.now();
-        this.#o.logger.warn('spool replay failed; retrying with backoff', { stream: this.#o.streamName, records: this.#o.spool.depth, err: error });
-      }
+      if (error) this.#failureLog.write('spool replay failed; retrying with backoff', { stream: this.#o.streamName, records: this.#o.spool.depth, err: error });
       const entries = confirmed.flatMap((r) => r.entries);
       if (entries.length > 0) await this.#o.spool.release(entries);
       const confirmedWhole = confirmed.length === round.length;
