@@ -111,7 +111,7 @@ describe('requests generated from the OpenAPI document', () => {
 
   it('requests with any part outside its schema get a documented 4xx, never a 5xx', async () => {
     const part = fc.constantFrom('business', 'location', 'type', 'bl', 'resourceId', 'key', 'body', 'page', 'limit', 'contentType', 'method');
-    const request = fc.record({ op: fc.constantFrom(...WRITES, ['get', '/api/resources/{bl}'] as const), scope: scope(), resourceId: fc.constant('r-1'), broken: part, value: anyString, headerValue: headerSafe, body: fc.oneof(fc.json(), fc.jsonValue().map((v) => JSON.stringify({ data: v })), anyString) });
+    const request = fc.record({ op: fc.constantFrom(...WRITES, ['get', '/api/resources/{bl}'] as const), scope: scope(), resourceId: fc.constant<string>('r-1'), broken: part, value: anyString, headerValue: headerSafe, body: fc.oneof(fc.json(), fc.jsonValue().map((v) => JSON.stringify({ data: v })), anyString) });
     await fc.assert(
       fc.asyncProperty(request, async (r) => {
         const [method, path] = r.op;

@@ -8,7 +8,8 @@ import type { GatewayEnv } from '../src/routes/types';
  */
 export function middlewareApp(...middleware: MiddlewareHandler<GatewayEnv>[]) {
   const app = new Hono<GatewayEnv>();
-  app.all('*', ...middleware, (c) => c.json({ ok: true, bodyText: c.get('bodyText'), body: c.get('body'), correlationId: c.get('correlationId') }));
+  for (const m of middleware) app.use(m);
+  app.all('*', (c) => c.json({ ok: true, bodyText: c.get('bodyText'), body: c.get('body'), correlationId: c.get('correlationId') }));
   app.onError((err, c) => {
     if (!(err instanceof GatewayError)) throw err;
     for (const [k, v] of Object.entries(err.headers)) c.header(k, v);

@@ -85,7 +85,7 @@ describe('GET /openapi.json', () => {
   });
 
   it('types page and limit as integers with their bounds', () => {
-    const params = (operation('get /api/resources/{bl}').parameters ?? []) as { name: string; schema: unknown }[];
+    const params = (operation('get /api/resources/{bl}').parameters ?? []) as unknown as { name: string; schema: unknown }[];
     expect(params.find((p) => p.name === 'page')!.schema).toEqual({ type: 'integer', minimum: 1, maximum: 1_000_000, default: 1 });
     expect(params.find((p) => p.name === 'limit')!.schema).toEqual({ type: 'integer', minimum: 1, maximum: 100, default: 20 });
   });

@@ -2,8 +2,7 @@ import { Hono, type Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { describeRoute } from 'hono-openapi';
 import type * as v from 'valibot';
-import { MAX_RECORD_BYTES, type OperationName, type ResourceOperation } from '../../../contract/operation';
-import type { OperationAcceptor } from '../accept/OperationAcceptor';
+import { MAX_RECORD_BYTES, type OperationName } from '../../../contract/operation';
 import { authenticate } from '../auth/authenticate';
 import { isAllowed } from '../auth/permissions';
 import type { TokenVerifier } from '../auth/verifyToken';
@@ -14,25 +13,16 @@ import { jsonMediaType } from '../http/jsonMediaType';
 import { noBody } from '../http/noBody';
 import { storableData } from '../http/storableData';
 import { strictUtf8Body } from '../http/strictUtf8Body';
-import { requestFingerprint } from '../idempotency/fingerprint';
-import type { IdempotencyStore } from '../idempotency/IdempotencyStore';
-import { makeIdempotent, type Attempt } from '../idempotency/makeIdempotent';
 import { resourceRouteDocs } from '../openapi/routeDocs';
 import { isForbiddenKey } from '../validation/jsonShape';
 import { parseOrThrow } from '../validation/validate';
 import { validator } from '../validation/validator';
-import { CollectionParamsSchema, ItemParamsSchema, ListQuerySchema, ScopeHeadersSchema, WriteHeadersSchema, type AcceptedBody } from './schemas';
+import { acceptOperation, type AcceptOperationDeps } from './acceptOperation';
+import { CollectionParamsSchema, ItemParamsSchema, ListQuerySchema, ScopeHeadersSchema, WriteHeadersSchema } from './schemas';
 import type { GatewayEnv } from './types';
 
-export interface ResourcesRouterDeps {
+export interface ResourcesRouterDeps extends AcceptOperationDeps {
   verifyToken: TokenVerifier;
-  acceptor: OperationAcceptor;
-  /** @default () => new Date() */
-  now?: () => Date;
-  /** @default crypto.randomUUID */
-  newId?: () => string;
-  /** `Idempotency-Key` records; without it the header is validated, then ignored. */
-  idempotency?: IdempotencyStore;
 }
 
 /**
@@ -72,65 +62,9 @@ const refuseForbiddenFilters = createMiddleware(async (c, next) => {
   await next();
 });
 
-/** Builds an operation from the ids and time it is accepted with. */
-type MakeOperation = (attempt: Attempt) => ResourceOperation;
-
-/** The 202 body and Location for `op`; a replay rebuilds the same from the stored ids. */
-function answer(c: Context<GatewayEnv>, op: ResourceOperation) {
-  c.header('Location', `/api/requests/${op.requestId}`);
-  const meta = { businessId: op.businessId, locationId: op.locationId, resourceType: op.resourceType, timestamp: op.timestamp };
-  const status = 'processing' as const;
-  const body: AcceptedBody =
-    op.operation === 'list'
-      ? { success: true, data: { status, requestId: op.requestId }, meta: { ...meta, operation: op.operation } }
-      : { success: true, data: { ...('data' in op ? op.data : {}), id: op.resourceId, status, requestId: op.requestId }, meta: { ...meta, operation: op.operation } };
-  return c.json(body, 202);
-}
-
 /** `POST|PUT|PATCH|DELETE|GET /api/resources/{bl}[/{resourceId}]`: authorize, validate, publish, 202. */
 export function createResourcesRouter(deps: ResourcesRouterDeps) {
-  const now = deps.now ?? (() => new Date());
-  const newId = deps.newId ?? (() => crypto.randomUUID());
-  const idempotent = deps.idempotency ? makeIdempotent({ store: deps.idempotency, now }) : undefined;
-
-  const base = (c: Context<GatewayEnv>, a: Attempt) => ({
-    ...c.get('scope'),
-    timestamp: a.timestamp,
-    requestId: a.requestId,
-    sub: c.get('principal').sub,
-    correlationId: c.get('correlationId'),
-  });
-
-  /** Publishes the operation and answers 202 once it is accepted (on the stream, or spooled). */
-  const publish = async (c: Context<GatewayEnv>, op: ResourceOperation) => {
-    // From here on, every line of this request (the access line too) names the operation's requestId.
-    c.set('log', c.get('log').child({ requestId: op.requestId }));
-    await deps.acceptor.accept(op, c.get('log'));
-    return answer(c, op);
-  };
-
-  /** Accepts the operation `make` builds, under the request's `Idempotency-Key` when it sent one. */
-  const accept = async (c: Context<GatewayEnv>, make: MakeOperation, fresh: { resourceId?: string; body?: unknown } = {}) => {
-    const ids = { requestId: newId(), ...(fresh.resourceId ? { resourceId: fresh.resourceId } : {}) };
-    const key = c.get('idempotencyKey');
-    if (key === undefined || !idempotent) return publish(c, make({ ...ids, timestamp: now().toISOString() }));
-    // A record over Kinesis' limit is refused before the key is claimed: a refusal writes nothing, not even that.
-    deps.acceptor.encode(make({ ...ids, timestamp: now().toISOString() }));
-    const fingerprint = requestFingerprint({ method: c.req.method, path: c.req.path, scope: c.get('scope'), body: fresh.body });
-    return idempotent({
-      request: { sub: c.get('principal').sub, key, fingerprint },
-      ids,
-      run: (a) => publish(c, make(a)),
-      replay: (a) => {
-        const op = make(a);
-        c.set('log', c.get('log').child({ requestId: op.requestId }));
-        c.get('log').info('idempotent replay');
-        return answer(c, op);
-      },
-      log: c.get('log'),
-    });
-  };
-
+  const { accept, base, newId } = acceptOperation(deps);
   const write = (c: Context<GatewayEnv>, operation: 'update' | 'patch') => {
     const body = c.get('body');
     const resourceId = c.req.param('resourceId')!;
@@ -143,7 +77,6 @@ export function createResourcesRouter(deps: ResourcesRouterDeps) {
   return new Hono<GatewayEnv>()
     .post('/:bl', describeRoute(docs.create), auth, scopeFor('create', CollectionParamsSchema), ...writeBody, async (c) => {
       const body = c.get('body');
-      // A UUID keeps ids unique across concurrent requests and gateway tasks.
       const resourceId = `${c.get('scope').resourceType}-${newId()}`;
       return accept(
         c,
