@@ -42,7 +42,7 @@ const VERIFIED_TOKEN_MAX_AGE_MS = 600_000;
 /**
  * Builds the bearer-token verifier: jose's `jwtVerify` with pinned algorithms, a required `exp` and a clock
  * tolerance, in front of a bounded cache of verified tokens keyed by the whole token (as Envoy's jwt_authn
- * does) that never serves a token past its `exp` (plus the tolerance).
+ * does) that never serves a token past its `exp`.
  * @throws Error at construction when neither a secret nor a JWKS URL is given.
  */
 export function createTokenVerifier(o: TokenVerifierOptions): TokenVerifier {
@@ -86,8 +86,8 @@ export function createTokenVerifier(o: TokenVerifierOptions): TokenVerifier {
     }
     if (cacheSize > 0) {
       if (cache.size >= cacheSize) cache.delete(cache.keys().next().value!);
-      // As long as jose would take it: until exp plus the tolerance.
-      cache.set(token, { principal, until: Math.min((principal.exp + toleranceSeconds) * 1000, now() + VERIFIED_TOKEN_MAX_AGE_MS) });
+      // Past exp, jose decides again (within the tolerance).
+      cache.set(token, { principal, until: Math.min(principal.exp * 1000, now() + VERIFIED_TOKEN_MAX_AGE_MS) });
     }
     return principal;
   };

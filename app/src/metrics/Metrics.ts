@@ -28,31 +28,33 @@ interface Series {
  * a log line per request. Dimensions stay bounded: service, operation, status class, never a tenant.
  */
 export class Metrics {
-  private series = new Map<string, Series>();
-  private readonly maxSamples: number;
-  private readonly random: () => number;
-  private readonly sink: (line: string) => void;
+  #series = new Map<string, Series>();
+  readonly #o: MetricsOptions;
+  readonly #maxSamples: number;
+  readonly #random: () => number;
+  readonly #sink: (line: string) => void;
 
-  constructor(private readonly o: MetricsOptions) {
-    this.maxSamples = o.maxSamples ?? 100;
-    this.random = o.random ?? Math.random;
-    this.sink = o.sink ?? ((line) => process.stdout.write(`${line}\n`));
+  constructor(o: MetricsOptions) {
+    this.#o = o;
+    this.#maxSamples = o.maxSamples ?? 100;
+    this.#random = o.random ?? Math.random;
+    this.#sink = o.sink ?? ((line) => process.stdout.write(`${line}\n`));
   }
 
-  private seriesFor(dimensions: Dimensions): Series {
+  #seriesFor(dimensions: Dimensions): Series {
     let key = '';
     for (const k in dimensions) key += `${k}\u0000${dimensions[k]}\u0000`;
-    let s = this.series.get(key);
+    let s = this.#series.get(key);
     if (!s) {
       s = { dimensions, counters: new Map(), distributions: new Map() };
-      this.series.set(key, s);
+      this.#series.set(key, s);
     }
     return s;
   }
 
   /** Adds `value` to a counter. */
   count(name: string, value = 1, dimensions: Dimensions = {}): void {
-    const s = this.seriesFor(dimensions);
+    const s = this.#seriesFor(dimensions);
     const c = s.counters.get(name);
     if (c) c.sum += value;
     else s.counters.set(name, { unit: 'Count', sum: value });
@@ -60,32 +62,32 @@ export class Metrics {
 
   /** Records one observation of a distribution (latency, batch size). */
   observe(name: string, value: number, unit: MetricUnit, dimensions: Dimensions = {}): void {
-    const s = this.seriesFor(dimensions);
+    const s = this.#seriesFor(dimensions);
     let d = s.distributions.get(name);
     if (!d) {
       d = { unit, seen: 0, samples: [] };
       s.distributions.set(name, d);
     }
     d.seen++;
-    if (d.samples.length < this.maxSamples) d.samples.push(value);
+    if (d.samples.length < this.#maxSamples) d.samples.push(value);
     else {
-      const j = Math.floor(this.random() * d.seen);
-      if (j < this.maxSamples) d.samples[j] = value;
+      const j = Math.floor(this.#random() * d.seen);
+      if (j < this.#maxSamples) d.samples[j] = value;
     }
   }
 
   /** Writes one EMF document per dimension set and starts a new interval. */
   flush(now = Date.now()): void {
-    const series = this.series;
-    this.series = new Map();
+    const series = this.#series;
+    this.#series = new Map();
     for (const s of series.values()) {
-      const dims = { ...this.o.defaultDimensions, ...s.dimensions };
+      const dims = { ...this.#o.defaultDimensions, ...s.dimensions };
       const doc: Record<string, unknown> = {
         _aws: {
           Timestamp: now,
           CloudWatchMetrics: [
             {
-              Namespace: this.o.namespace,
+              Namespace: this.#o.namespace,
               Dimensions: [Object.keys(dims)],
               Metrics: [
                 ...[...s.counters].map(([Name, c]) => ({ Name, Unit: c.unit })),
@@ -98,7 +100,7 @@ export class Metrics {
       };
       for (const [name, c] of s.counters) doc[name] = c.sum;
       for (const [name, d] of s.distributions) doc[name] = d.samples.length === 1 ? d.samples[0] : d.samples;
-      this.sink(JSON.stringify(doc));
+      this.#sink(JSON.stringify(doc));
     }
   }
 }
