@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createKinesisClient } from '../common/awsClients';
+import { CheckpointStore } from './checkpointStore';
 import { startEmulators, type Emulators } from './emulators';
 import { EventSourceMapping, type EventSourceMappingOptions, type KinesisBatchHandler } from './eventSourceMapping';
 import { ensureStream } from './provision';
@@ -82,11 +83,10 @@ const fail = (event: KinesisStreamEvent, index: number): KinesisStreamBatchRespo
   batchItemFailures: [{ itemIdentifier: event.Records[index]!.kinesis.sequenceNumber }],
 });
 
-/** Polls until `done` holds, at most `ms`. */
+/** Polls until `done` holds, about `ms` at most (counted in pauses: the clock may be fake). */
 async function until(done: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await done())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
+  for (let waited = 0; !(await done()); waited += 5) {
+    if (waited > ms) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 5));
   }
 }
@@ -293,8 +293,7 @@ describe('EventSourceMapping', () => {
       seen.push(...event.Records.map((r) => Buffer.from(r.kinesis.data, 'base64').toString()));
       return { batchItemFailures: [] };
     };
-    // Real timers here: an idle pause of ten minutes would outlast the test, a backlog must not wait for it.
-    vi.useRealTimers();
+    // An idle pause of ten minutes would outlast the test: a backlog must not wait for it.
     const { esm } = mapping(name, handler, { batchSize: 2, pollIntervalMs: 600_000 });
     for (const t of ['1', '2', '3', '4', '5']) await put(name, t);
     await esm.start();
@@ -348,6 +347,23 @@ describe('EventSourceMapping', () => {
     expect(second.calls.map((c) => c.texts)).toEqual([['new']]);
   });
 
+  it('ignores a finished checkpoint of an earlier stream of the same name, and reads the shard', async () => {
+    const name = await stream();
+    await put(name, 'new');
+    const dir = mkdtempSync(join(tmpdir(), 'esm-'));
+    await new CheckpointStore(join(dir, 'checkpoints')).write({
+      shardId: 'shardId-000000000000',
+      shardStart: '1',
+      sequenceNumber: '1',
+      finished: true,
+      updatedAt: new Date().toISOString(),
+    });
+    const { calls, handler } = recording();
+    const { esm } = mapping(name, handler, { dir });
+    await esm.pollOnce();
+    expect(calls.map((c) => c.texts)).toEqual([['new']]);
+  });
+
   it('finds, while running, the shards a split makes, and reads them after their parent', async () => {
     const name = await stream();
     await put(name, 'before');
@@ -365,6 +381,25 @@ describe('EventSourceMapping', () => {
     await until(() => seen.length === 2);
     expect(seen).toEqual(['before', 'after']);
     await esm.stop();
+  });
+
+  it('stop, coming while a batch is in flight, does not wait out the pause that follows it', async () => {
+    const name = await stream();
+    await put(name, '1');
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let invoked = false;
+    const handler: KinesisBatchHandler = async () => {
+      invoked = true;
+      await gate;
+      throw new Error('DynamoDB is down');
+    };
+    const { esm } = mapping(name, handler, { retryBaseMs: 600_000, retryCapMs: 600_000, pollIntervalMs: 600_000 });
+    await esm.start();
+    await until(() => invoked);
+    const stopping = esm.stop();
+    release();
+    await stopping;
   });
 
   it('start polls continuously, and stop waits for the in-flight batch and checkpoints it', async () => {

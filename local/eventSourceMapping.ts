@@ -225,8 +225,10 @@ export class EventSourceMapping {
   }
 }
 
-/** Waits `ms` (global timers, so fake timers drive it), or until `signal` aborts. */
+/** Waits `ms` (global timers, so fake timers drive it), or until `signal` aborts; not at all if it has. */
 function pause(ms: number, signal: AbortSignal): Promise<void> {
+  // stop() may abort while a step is in flight: the pause after it must not wait for an abort that has happened.
+  if (signal.aborted) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
       clearTimeout(timer);
