@@ -48,7 +48,7 @@ function call(method: string, path: string, o: { body?: unknown; headers?: Recor
 }
 
 describe('accepted operations', () => {
-  it('create answers 202 with the seed body and a Location, after its record is on the stream', async () => {
+  it('create answers 202 with the request data, the new id and a Location, after its record is on the stream', async () => {
     const res = await call('POST', `/api/resources/${BL}`, { body: { data: { patientName: 'John Doe', service: 'consultation' } } });
     expect(res.status).toBe(202);
     const body = (await res.json()) as { data: Record<string, string>; meta: Record<string, string>; success: boolean };
