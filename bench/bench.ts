@@ -29,8 +29,9 @@ const USAGE = `npm run bench -- [options]
   --no-consumer      skip the consumer scenario
   --dynamodb-latency-ms N   consumer scenario: added to every DynamoDB call by a proxy (default 5)
   --consumer-records N      consumer scenario: records per drain (default 3000)
-  --consumer-rate N         consumer scenario: steady offered rate, records/s (default 300)
+  --consumer-rate N         consumer scenario: steady offered rate, records/s (default: half the drain rate it measured)
   --consumer-seconds S      consumer scenario: length of the steady run (default 20)
+  --consumer-batch-size N   consumer scenario: the event source's batch size (default: eventSourceSettings.ts)
   --gateway-env E    extra gateway variables for batching, encryption and the soak, e.g.
                      'KINESIS_MAX_IN_FLIGHT=2 KINESIS_LINGER_MS=2' (to try settings against the references)
   --cpu-prof DIR     run the batching and encryption gateways under node --cpu-prof, profiles into DIR
@@ -54,8 +55,9 @@ const { values: a } = parseArgs({
     'no-consumer': { type: 'boolean', default: false },
     'dynamodb-latency-ms': { type: 'string', default: '5' },
     'consumer-records': { type: 'string', default: '3000' },
-    'consumer-rate': { type: 'string', default: '300' },
+    'consumer-rate': { type: 'string', default: '0' },
     'consumer-seconds': { type: 'string', default: '20' },
+    'consumer-batch-size': { type: 'string', default: '0' },
     'gateway-env': { type: 'string', default: '' },
     'cpu-prof': { type: 'string' },
     soak: { type: 'string' },
@@ -180,9 +182,10 @@ if (a.soak) {
   const results: ScenarioResult[] = [];
   for (const spec of specs) results.push(await runScenario(ctx, spec));
   if (!a['no-consumer'] && (!only || only.includes('consumer'))) {
-    const consumer = { latencyMs: Number(a['dynamodb-latency-ms']), records: positive('consumer-records', a['consumer-records']), rate: positive('consumer-rate', a['consumer-rate']), seconds: positive('consumer-seconds', a['consumer-seconds']) };
+    const consumer = { latencyMs: Number(a['dynamodb-latency-ms']), records: positive('consumer-records', a['consumer-records']), rate: Number(a['consumer-rate']) || 0, seconds: positive('consumer-seconds', a['consumer-seconds']), batchSize: Number(a['consumer-batch-size']) || 0 };
     await benchConsumer({ emulators, kinesis: ctx.kinesis, dynamo: ctx.dynamo, tmpDir, runId: ctx.runId, machine, ...consumer });
   }
+  if (only?.includes('large-bodies')) await (await import('./largeBodies')).benchLargeBodies(ctx, gatewayEnv);
   if (specs.length === 0) {
     await emulators.stop();
     process.exit(0);

@@ -27,11 +27,13 @@ export interface ConsumerBenchContext {
   proxy: ProxyChild;
   latencyMs: number;
   records: number;
-  /** Offered rate of the steady-rate scenario, records/s. */
+  /** Offered rate of the steady-rate scenario, records/s; 0: half the 10-key drain rate measured in this run. */
   rate: number;
   steadySeconds: number;
   tmpDir: string;
   runId: string;
+  /** The event source's batch size (CONSUMER_BATCH_SIZE of the local consumer). */
+  batchSize: number;
 }
 
 /** One drain scenario: throughput, calls and CPU for a first delivery and for the same records delivered again. */
@@ -39,6 +41,8 @@ export interface DrainResult {
   name: string;
   records: number;
   recordsPerSec: number;
+  /** The emulator's ceiling measured just before this drain (the machine's load drifts between scenarios). */
+  ceilingWritesPerSec: number;
   shareOfCeiling: number;
   cpuMicrosPerRecord: number;
   callsPerRecord: { first: number; redelivery: number };
@@ -59,7 +63,6 @@ export interface SteadyResult {
 export interface ConsumerBenchResult {
   latencyMs: number;
   batchSize: number;
-  ceilingWritesPerSec: number;
   drains: DrainResult[];
   steady: SteadyResult;
 }
@@ -68,16 +71,16 @@ export interface ConsumerBenchResult {
 const CONTROL_PLANE = new Set(['DescribeTable', 'CreateTable', 'ListTables', 'UpdateTimeToLive']);
 
 export async function runConsumerBench(ctx: ConsumerBenchContext): Promise<ConsumerBenchResult> {
-  const ceilingWritesPerSec = await measureCeiling(ctx, ctx.records);
-  process.stdout.write(`consumer: emulator ceiling ${ceilingWritesPerSec.toFixed(0)} conditional writes/s (32 in flight, +${ctx.latencyMs} ms)\n`);
   const drains: DrainResult[] = [];
   for (const [name, keys] of [['creates, 10 partition keys', 10], ['creates, 1 partition key', 1]] as const) {
-    const d = await measureDrain(ctx, name, keys, ceilingWritesPerSec);
+    const ceiling = await measureCeiling(ctx, ctx.records, keys);
+    process.stdout.write(`consumer: emulator ceiling ${ceiling.toFixed(0)} conditional writes/s (32 in flight, +${ctx.latencyMs} ms)\n`);
+    const d = await measureDrain(ctx, name, keys, ceiling);
     process.stdout.write(`consumer: ${name}: ${d.recordsPerSec.toFixed(0)} records/s (${(d.shareOfCeiling * 100).toFixed(0)}% of the ceiling), ${d.callsPerRecord.first.toFixed(2)} calls/record, redelivered ${d.callsPerRecord.redelivery.toFixed(3)}, ${d.cpuMicrosPerRecord.toFixed(0)} µs CPU/record\n`);
     drains.push(d);
   }
-  const steady = await measureSteady(ctx);
-  return { latencyMs: ctx.latencyMs, batchSize: CONSUMER_SETTINGS.batchSize, ceilingWritesPerSec, drains, steady };
+  const steady = await measureSteady({ ...ctx, rate: ctx.rate || Math.max(1, Math.round(drains[0]!.recordsPerSec / 2)) });
+  return { latencyMs: ctx.latencyMs, batchSize: ctx.batchSize, drains, steady };
 }
 
 /** Creates of distinct resources spread over `keys` partition keys, in stream order. */
@@ -120,6 +123,7 @@ function consumerEnv(ctx: ConsumerBenchContext, names: { stream: string; statusT
     DATA_DIR: join(ctx.tmpDir, dataDir),
     // As deployed: info (a summary line per batch; a line per failed operation).
     LOG_LEVEL: 'info',
+    CONSUMER_BATCH_SIZE: String(ctx.batchSize),
   };
 }
 
@@ -150,6 +154,7 @@ async function measureDrain(ctx: ConsumerBenchContext, name: string, keys: numbe
     name,
     records: ctx.records,
     recordsPerSec: first.recordsPerSec,
+    ceilingWritesPerSec: ceiling,
     shareOfCeiling: first.recordsPerSec / ceiling,
     cpuMicrosPerRecord: first.cpuMicrosPerRecord,
     callsPerRecord: { first: sum(first.calls) / ctx.records, redelivery: sum(again.calls) / ctx.records },
@@ -159,8 +164,8 @@ async function measureDrain(ctx: ConsumerBenchContext, name: string, keys: numbe
 }
 
 /** The emulator's ceiling through the same proxy: one conditional PutItem per record, 32 in flight. */
-async function measureCeiling(ctx: ConsumerBenchContext, n: number): Promise<number> {
-  const table = `ceiling-${ctx.runId}`;
+async function measureCeiling(ctx: ConsumerBenchContext, n: number, tag: number): Promise<number> {
+  const table = `ceiling-${ctx.runId}-${tag}`;
   await ensureTables(ctx.dynamo as unknown as DynamoDBClient, { statusTable: `${table}-status`, resourcesTable: table });
   const client = createDynamoClient({ region: 'us-east-1', endpoint: ctx.proxy.endpoint, maxSockets: 64 });
   const writeAll = async (prefix: string, count: number, inFlight: number) => {
@@ -239,10 +244,12 @@ export async function benchConsumer(o: {
   records: number;
   rate: number;
   seconds: number;
+  batchSize?: number;
 }): Promise<ConsumerBenchResult> {
+  const batchSize = o.batchSize || CONSUMER_SETTINGS.batchSize;
   const proxy = await startProxyChild(o.emulators.dynamoEndpoint, o.latencyMs);
   try {
-    const settings = { ...CONSUMER_SETTINGS, latencyMs: o.latencyMs, records: o.records, rate: o.rate, seconds: o.seconds, shards: 1, parallelizationFactor: 1 };
+    const settings = { ...CONSUMER_SETTINGS, batchSize, latencyMs: o.latencyMs, records: o.records, rate: o.rate, seconds: o.seconds, shards: 1, parallelizationFactor: 1 };
     process.stdout.write(`\nconsumer scenario: ${JSON.stringify(settings)}\n`);
     const result = await runConsumerBench({
       kinesis: o.kinesis,
@@ -255,6 +262,7 @@ export async function benchConsumer(o: {
       steadySeconds: o.seconds,
       tmpDir: o.tmpDir,
       runId: o.runId,
+      batchSize,
     });
     const checks = consumerTargets(result);
     process.stdout.write(`\n${consumerTable(result)}\n\n${targetsText(checks)}\n`);

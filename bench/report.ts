@@ -105,15 +105,15 @@ export function checkTargets(results: ScenarioResult[]): TargetCheck[] {
 export function consumerTable(r: ConsumerBenchResult): string {
   const calls = (c: Record<string, number>) => Object.entries(c).map(([op, n]) => `${op} ${n}`).join(', ');
   const drains = table(
-    ['drain (1 shard, factor 1)', 'records', 'records/s', 'share of ceiling', 'calls/record', 'calls/record redelivered', 'redelivered records/s', 'consumer CPU µs/record', 'calls (first delivery)'],
-    r.drains.map((d) => [d.name, f0(d.records), f0(d.recordsPerSec), f2(d.shareOfCeiling), f2(d.callsPerRecord.first), f2(d.callsPerRecord.redelivery), f0(d.redeliveryRecordsPerSec), f0(d.cpuMicrosPerRecord), calls(d.calls.first)]),
+    ['drain (1 shard, factor 1)', 'records', 'records/s', 'ceiling writes/s', 'share of ceiling', 'calls/record', 'calls/record redelivered', 'redelivered records/s', 'consumer CPU µs/record', 'calls (first delivery)'],
+    r.drains.map((d) => [d.name, f0(d.records), f0(d.recordsPerSec), f0(d.ceilingWritesPerSec), f2(d.shareOfCeiling), f2(d.callsPerRecord.first), f2(d.callsPerRecord.redelivery), f0(d.redeliveryRecordsPerSec), f0(d.cpuMicrosPerRecord), calls(d.calls.first)]),
   );
   const s = r.steady;
   const steady = table(
     ['steady rate', 'offered/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'backlog slope /s', 'max backlog', 'backlog grows'],
     [['ack -> completed', f0(s.offeredPerSec), f0(s.latencyMs.p50), f0(s.latencyMs.p95), f0(s.latencyMs.p99), f0(s.latencyMs.max), f1(s.backlogSlopePerSec), f0(s.maxBacklog), s.backlogGrows ? 'yes' : 'no']],
   );
-  return `emulator ceiling: ${f0(r.ceilingWritesPerSec)} conditional PutItem/s (32 in flight, +${r.latencyMs} ms per call); batch size ${r.batchSize}\n\n${drains}\n\n${steady}`;
+  return `ceiling: the emulator's conditional PutItem/s (32 in flight, +${r.latencyMs} ms per call), measured before each drain; batch size ${r.batchSize}\n\n${drains}\n\n${steady}`;
 }
 
 /** Issue 12's targets, measured in this run. */
@@ -121,11 +121,11 @@ export function consumerTargets(r: ConsumerBenchResult): TargetCheck[] {
   const [spread, one] = r.drains;
   const checks: TargetCheck[] = [];
   if (spread) {
-    checks.push({ target: 'creates, 10 partition keys: records/s >= 0.5 of the emulator ceiling', measured: `${f2(spread.shareOfCeiling)} (${f0(spread.recordsPerSec)} of ${f0(r.ceilingWritesPerSec)})`, pass: spread.shareOfCeiling >= 0.5 });
+    checks.push({ target: 'creates, 10 partition keys: records/s >= 0.5 of the emulator ceiling', measured: `${f2(spread.shareOfCeiling)} (${f0(spread.recordsPerSec)} of ${f0(spread.ceilingWritesPerSec)})`, pass: spread.shareOfCeiling >= 0.5 });
     checks.push({ target: 'DynamoDB calls per record, first delivery <= 1.2', measured: f2(spread.callsPerRecord.first), pass: spread.callsPerRecord.first <= 1.2 });
     checks.push({ target: 'DynamoDB calls per record, redelivered <= 0.1', measured: f2(spread.callsPerRecord.redelivery), pass: spread.callsPerRecord.redelivery <= 0.1 });
   }
-  if (one) checks.push({ target: 'creates, 1 partition key: records/s >= 0.25 of the emulator ceiling', measured: `${f2(one.shareOfCeiling)} (${f0(one.recordsPerSec)})`, pass: one.shareOfCeiling >= 0.25 });
+  if (one) checks.push({ target: 'creates, 1 partition key: records/s >= 0.25 of the emulator ceiling', measured: `${f2(one.shareOfCeiling)} (${f0(one.recordsPerSec)} of ${f0(one.ceilingWritesPerSec)})`, pass: one.shareOfCeiling >= 0.25 });
   checks.push({ target: 'steady rate: the backlog does not grow', measured: `slope ${f1(r.steady.backlogSlopePerSec)}/s at ${f0(r.steady.offeredPerSec)}/s offered`, pass: !r.steady.backlogGrows });
   return checks;
 }
