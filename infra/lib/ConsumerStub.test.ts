@@ -1,9 +1,12 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_METRICS_NAMESPACE, METRICS_SERVICE } from '../../common/metricNames';
 import { CONSUMER_SETTINGS, timeoutSecondsFor } from '../../consumer-stub/src/eventSourceSettings';
-import { logicalId, roleStatements, synthGatewayStack } from '../test/synth';
+import { logicalId, roleStatements, synthGatewayStack, testApp } from '../test/synth';
+
 
 describe('ConsumerStub', () => {
   const { stack, template } = synthGatewayStack();
@@ -175,6 +178,21 @@ describe('ConsumerStub', () => {
   it('refuses a batch size whose worst case would not fit in the 15-minute function timeout', () => {
     expect(() => synthGatewayStack({ consumerBatchSize: 10_000 })).toThrow(/batchSize must be an integer from 1 to/);
   });
+
+  it('bundles the AWS SDK of package-lock.json (the one the tests ran against) into the function instead of using the runtime\'s', () => {
+    const app = testApp({ bundling: true });
+    const { stack: bundled, template: t } = synthGatewayStack({}, app);
+    const fn = t.toJSON().Resources[bundled.getLogicalId(bundled.consumer.function.node.defaultChild as never)];
+    const manifest = JSON.parse(readFileSync(join(app.synth().directory, `${bundled.artifactId}.assets.json`), 'utf8'));
+    const assetDir = join(app.outdir, manifest.files[String(fn.Properties.Code.S3Key).replace(/\.zip$/, '')].source.path);
+    const bundle = readFileSync(join(assetDir, 'index.js'), 'utf8');
+    // The one left is the SDK's optional CRT signer, which it probes for inside a try and does without.
+    const required = new Set(bundle.match(/require\("@(aws-sdk|smithy)\/[^"]+"\)/g) ?? []);
+    expect([...required]).toEqual(['require("@aws-sdk/signature-v4-crt")']);
+    // The clients themselves are inside: DynamoDB's and KMS's JSON protocol targets.
+    expect(bundle).toContain('DynamoDB_20120810');
+    expect(bundle).toContain('TrentService');
+  }, 120_000);
 
   it('attaches no managed policy to the consumer role', () => {
     template.hasResourceProperties('AWS::IAM::Role', {
