@@ -1,8 +1,8 @@
 import { Hono } from 'hono';
 
 export interface HealthDeps {
-  /** Whether the gateway can take operations now (the stream answers, it is not draining). */
-  ready(): Promise<{ ready: boolean; [detail: string]: unknown }>;
+  /** Whether the gateway can take operations now (the stream answers, it is not draining), with its details. */
+  ready(): Promise<{ ready: boolean }>;
 }
 
 /** `GET /health` (the process runs) and `GET /ready` (it can take operations). */
