@@ -113,7 +113,7 @@ export class ShardPoller {
   async #deliver(): Promise<StepResult> {
     const batch = this.#pending.slice(0, batchLength(this.#d.limits, this.#pending));
     const event: KinesisStreamEvent = { Records: batch.map((r) => toLambdaRecord(this.#d.target, this.shardId, r)) };
-    const result = await invokeBatch(this.#d.handler, event, batch, lambdaContext(this.#d.target));
+    const [result] = await Promise.all([invokeBatch(this.#d.handler, event, batch, lambdaContext(this.#d.target)), this.#readAhead(batch.length)]);
     if (result.ok) {
       await this.#advance(batch.length);
       this.#transition({ kind: 'succeeded' });
@@ -192,6 +192,16 @@ export class ShardPoller {
       if (this.#pending.length === 0) throw e;
       this.#d.logger.warn('read failed; delivering what is pending', { shardId: this.shardId, error: String(e) });
     }
+  }
+
+  /**
+   * While the handler runs, reads the batch after the `taken` records it was given, as Lambda's pollers fetch
+   * ahead: a shard with a backlog waits for no read between two invocations. A failure is left to the next read.
+   */
+  async #readAhead(taken: number): Promise<void> {
+    const want = this.#d.limits.batchSize - (this.#pending.length - taken);
+    if (want <= 0 || this.#endOfShard) return;
+    await this.#read(want).catch((e: unknown) => this.#d.logger.debug('read-ahead failed; the next read retries', { shardId: this.shardId, error: String(e) }));
   }
 
   async #read(limit: number): Promise<void> {

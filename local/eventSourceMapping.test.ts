@@ -20,9 +20,11 @@ import { ensureStream } from './provision';
 let emulators: Emulators;
 let kinesis: KinesisClient;
 let streams = 0;
+/** GetRecords calls the emulator has received. */
+let getRecordsCalls = 0;
 
 beforeAll(async () => {
-  emulators = await startEmulators();
+  emulators = await startEmulators({ onRequest: (_emulator, req) => req.headers['x-amz-target'] === 'Kinesis_20131202.GetRecords' && getRecordsCalls++ });
   kinesis = createKinesisClient({ region: 'us-east-1', endpoint: emulators.kinesisEndpoint });
 });
 afterAll(async () => {
@@ -300,6 +302,26 @@ describe('EventSourceMapping', () => {
     await until(() => seen.length === 6);
     await esm.stop();
     expect(seen).toEqual(['0', '1', '2', '3', '4', '5']);
+  });
+
+  it('reads the next batch while the handler runs the current one', async () => {
+    const name = await stream();
+    for (const t of ['1', '2', '3', '4']) await put(name, t);
+    let readWhileInvoked = false;
+    const { calls, handler: record } = recording();
+    const handler: KinesisBatchHandler = async (event, context) => {
+      const before = getRecordsCalls;
+      if (calls.length === 0) readWhileInvoked = await until(() => getRecordsCalls > before, 2000).then(() => true, () => false);
+      return record(event, context);
+    };
+    const { esm } = mapping(name, handler, { batchSize: 2 });
+    await esm.pollOnce();
+    expect(readWhileInvoked).toBe(true);
+    const reads = getRecordsCalls;
+    await esm.pollOnce();
+    expect(calls.map((c) => c.texts)).toEqual([['1', '2'], ['3', '4']]);
+    // The second batch was pending already; its step read only ahead, once.
+    expect(getRecordsCalls - reads).toBe(1);
   });
 
   it('resumes after the last checkpointed record when restarted', async () => {

@@ -51,7 +51,8 @@ type Settings = Required<Omit<EventSourceMappingOptions, 'logger' | 'maxRecordAg
  * An emulation of Lambda's Kinesis event source mapping, for the local stack: one {@link ShardPoller} per
  * shard, each strictly in order with one invocation in flight; shards run concurrently, children after
  * their parents. Batches are assembled as Lambda does (batch size, batching window, 6 MB payload); a shard
- * with a backlog is read and invoked back to back, an idle one polled every `pollIntervalMs`. A failing
+ * with a backlog is read and invoked back to back, the next batch read while the handler runs, and an idle
+ * one polled every `pollIntervalMs`. A failing
  * record is retried from, with exponential capped backoff, until the deployed mapping would give up on it
  * (its age, or the retry attempts), then dead-lettered; checkpoints on disk let a restart resume.
  *
