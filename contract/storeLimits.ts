@@ -53,7 +53,19 @@ export function numberProblem(n: number): string | undefined {
 
 /** Significant digits of a number as it is marshalled (leading and trailing zeros trimmed). */
 function significantDigits(n: number): number {
-  const [mantissa = ''] = Math.abs(n).toExponential().split('e');
+  let m = Math.abs(n);
+  if (Number.isInteger(m)) {
+    // Integers, the common case, without formatting them (a safe integer's digits are exact).
+    if (m === 0) return 1;
+    while (m % 10 === 0) m /= 10;
+    let digits = 1;
+    while (m >= 10) {
+      m = Math.floor(m / 10);
+      digits++;
+    }
+    return digits;
+  }
+  const [mantissa = ''] = m.toExponential().split('e');
   return Math.max(1, mantissa.replace('.', '').replace(/0+$/, '').length);
 }
 
@@ -71,8 +83,10 @@ export function dynamoSize(value: unknown): number {
     for (const e of value) size += 1 + dynamoSize(e);
     return size;
   }
-  for (const [k, v] of Object.entries(value)) {
-    if (v !== undefined) size += Buffer.byteLength(k, 'utf8') + 1 + dynamoSize(v);
+  const map = value as Record<string, unknown>;
+  for (const k in map) {
+    const v = map[k];
+    if (v !== undefined && Object.hasOwn(map, k)) size += Buffer.byteLength(k, 'utf8') + 1 + dynamoSize(v);
   }
   return size;
 }
