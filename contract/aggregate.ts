@@ -13,6 +13,9 @@ import { MAX_RECORD_BYTES } from './operation';
 /** Version of the aggregate wire form. */
 export const AGGREGATE_VERSION = 1;
 
+/** Operations one aggregate carries at most (the spool replayer's cap; the consumer's time budget counts on it). */
+export const MAX_AGGREGATE_OPERATIONS = 100;
+
 const PREFIX = Buffer.from(`{"aggregate":${AGGREGATE_VERSION},"operations":[`, 'utf8');
 const SUFFIX = Buffer.from(']}', 'utf8');
 const COMMA = Buffer.from(',', 'utf8');

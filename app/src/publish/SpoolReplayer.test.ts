@@ -3,11 +3,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { splitRecord } from '../../../contract/aggregate';
+import { MAX_AGGREGATE_OPERATIONS, splitRecord } from '../../../contract/aggregate';
 import { MAX_RECORD_BYTES } from '../../../contract/operation';
 import { createLogger } from '../logger';
 import { Spool, type SpoolEntry } from './spool/Spool';
-import { MAX_OPERATIONS_PER_RECORD, pickRound, SpoolReplayer, type RoundReport } from './SpoolReplayer';
+import { pickRound, SpoolReplayer, type RoundReport } from './SpoolReplayer';
 import { settle, until, useFakeClock } from './test/fakeTime';
 
 const logger = createLogger({ sink: () => {} });
@@ -33,10 +33,10 @@ describe('pickRound', () => {
     expect(pickRound([e])[0]!.data).toBe(e.data);
   });
 
-  it(`carries at most ${MAX_OPERATIONS_PER_RECORD} operations in one record`, () => {
-    const round = pickRound(Array.from({ length: MAX_OPERATIONS_PER_RECORD + 5 }, (_, i) => entry('a', String(i))));
+  it(`carries at most ${MAX_AGGREGATE_OPERATIONS} operations in one record`, () => {
+    const round = pickRound(Array.from({ length: MAX_AGGREGATE_OPERATIONS + 5 }, (_, i) => entry('a', String(i))));
     expect(round).toHaveLength(1);
-    expect(round[0]!.entries).toHaveLength(MAX_OPERATIONS_PER_RECORD);
+    expect(round[0]!.entries).toHaveLength(MAX_AGGREGATE_OPERATIONS);
   });
 
   it("keeps an aggregate within Kinesis' record limit, and once one of a key's operations does not fit, leaves the later ones too", () => {

@@ -1,5 +1,5 @@
 import { PutRecordsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
-import { aggregateOverhead, encodeAggregate } from '../../../contract/aggregate';
+import { aggregateOverhead, encodeAggregate, MAX_AGGREGATE_OPERATIONS } from '../../../contract/aggregate';
 import { MAX_RECORD_BYTES } from '../../../contract/operation';
 import type { Logger } from '../logger';
 import { ThrottledLog } from '../throttledLog';
@@ -9,11 +9,6 @@ import type { Spool, SpoolEntry } from './spool/Spool';
 /** PutRecords' limits. */
 const MAX_ROUND_RECORDS = 500;
 const MAX_ROUND_BYTES = 5 * 1024 * 1024;
-/**
- * Operations of one key carried in one record at most: the consumer applies them one after the other, inside a
- * batch whose time budget counts records, so an aggregate must stay a small multiple of one record's work.
- */
-export const MAX_OPERATIONS_PER_RECORD = 10;
 /** Bounds the work of picking a round when one partition key holds most of the backlog. */
 const MAX_SCAN = 20_000;
 
@@ -53,7 +48,7 @@ export interface SpoolReplayerOptions {
 /**
  * Sends the spool to Kinesis, oldest first, until it is empty, then waits to be woken. Each round carries at
  * most one record per partition key: PutRecords may store a later record of a call while an earlier one fails,
- * so a key's records go one round at a time. That record carries up to {@link MAX_OPERATIONS_PER_RECORD} of the
+ * so a key's records go one round at a time. That record carries up to {@link MAX_AGGREGATE_OPERATIONS} of the
  * key's oldest operations as one aggregate (contract/aggregate.ts), so a busy key drains several operations per
  * round trip instead of one. A round not confirmed whole is sent again after a backoff with full jitter.
  */
@@ -141,7 +136,7 @@ export class SpoolReplayer {
 
 /**
  * The next round: for each partition key, oldest key first, one record of its oldest spooled operations (as
- * many as fit in one record, up to {@link MAX_OPERATIONS_PER_RECORD}), within PutRecords' limits. Once a key's
+ * many as fit in one record, up to {@link MAX_AGGREGATE_OPERATIONS}), within PutRecords' limits. Once a key's
  * next operation does not fit, its later ones wait for the next round too, so none overtakes an older one.
  */
 export function pickRound(pending: Iterable<SpoolEntry>): ReplayRecord[] {
@@ -155,7 +150,7 @@ export function pickRound(pending: Iterable<SpoolEntry>): ReplayRecord[] {
     const before = key.entries.length === 0 ? 0 : recordBytes(e.partitionKey, key.entries.length, key.dataBytes);
     const after = recordBytes(e.partitionKey, key.entries.length + 1, key.dataBytes + e.data.byteLength);
     const fits =
-      key.entries.length < MAX_OPERATIONS_PER_RECORD &&
+      key.entries.length < MAX_AGGREGATE_OPERATIONS &&
       (key.entries.length === 0 || after <= MAX_RECORD_BYTES) &&
       roundBytes - before + after <= MAX_ROUND_BYTES &&
       (key.entries.length > 0 || byKey.size < MAX_ROUND_RECORDS);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { goesToSpool, initialSpoolState, nextSpoolState, type SpoolEvent, type SpoolState } from './SpoolState';
+import { initialSpoolState, nextSpoolState, routeOf, type SpoolEvent, type SpoolState } from './SpoolState';
 
 const direct: SpoolState = { name: 'direct' };
 const spoolAll: SpoolState = { name: 'spoolAll', roundSinceFailure: false };
@@ -39,9 +39,9 @@ describe('SpoolState', () => {
     expect(run(spoolAll, 'roundStarted', 'directFailed', 'roundConfirmedWhole', 'roundStarted', 'roundConfirmedWhole')).toEqual(heldKeys);
   });
 
-  it('routes a record to the spool unless the state is direct, or the spool drains and does not hold its key', () => {
-    expect([goesToSpool(direct, true), goesToSpool(direct, false)]).toEqual([false, false]);
-    expect([goesToSpool(spoolAll, true), goesToSpool(spoolAll, false)]).toEqual([true, true]);
-    expect([goesToSpool(heldKeys, true), goesToSpool(heldKeys, false)]).toEqual([true, false]);
+  it('routes a record directly, to the spool while Kinesis is not taking records, and behind its key while the spool drains', () => {
+    expect([routeOf(direct, true), routeOf(direct, false)]).toEqual(['direct', 'direct']);
+    expect([routeOf(spoolAll, true), routeOf(spoolAll, false)]).toEqual(['spool', 'spool']);
+    expect([routeOf(heldKeys, true), routeOf(heldKeys, false)]).toEqual(['afterKey', 'direct']);
   });
 });

@@ -71,8 +71,16 @@ export function nextSpoolState(state: SpoolState, event: SpoolEvent): SpoolState
   }
 }
 
-/** Whether a new record goes to the spool (else directly to Kinesis). */
-export function goesToSpool(state: SpoolState, spoolHoldsKey: boolean): boolean {
-  if (state.name === 'direct') return false;
-  return state.name === 'spoolAll' || spoolHoldsKey;
+/**
+ * Where a new record goes: to Kinesis directly, to the spool, or, while the spool drains and holds its key,
+ * after its key's spooled records (directly once they are confirmed, within the deadline; else to the spool).
+ * Waiting rather than spooling is what lets a key under steady load leave the spool: spooled, each new record
+ * would keep the key held for another round, however fast the rounds.
+ */
+export type SpoolRoute = 'direct' | 'spool' | 'afterKey';
+
+export function routeOf(state: SpoolState, spoolHoldsKey: boolean): SpoolRoute {
+  if (state.name === 'direct') return 'direct';
+  if (state.name === 'spoolAll') return 'spool';
+  return spoolHoldsKey ? 'afterKey' : 'direct';
 }

@@ -210,6 +210,24 @@ describe('SpoolingPublisher', () => {
     await settle(p.close());
   });
 
+  it("sends a record of a key the spool holds directly once the key's spooled records are confirmed, so a busy key leaves the spool", async () => {
+    const direct = recordingDirect();
+    const k = fakeKinesis(() => false);
+    const slow = gated(k.client, [2]);
+    const spool = await openSpool(4 << 20);
+    await spool.append(rec('a', '1'.repeat(600_000)));
+    await spool.append(rec('a', '2'.repeat(600_000)));
+    const p = make(direct.publisher, slow.client, spool).start();
+    await until(() => slow.rounds() === 2);
+    const third = p.publish(rec('a', '3'));
+    slow.release();
+    await expect(settle(third)).resolves.toEqual({ shardId: 's', sequenceNumber: '1' });
+    expect(k.stored.map((s) => s.slice(0, 3))).toEqual(['a:1', 'a:2']);
+    expect(direct.taken).toEqual(['a:3']);
+    await until(() => p.state().mode === 'direct');
+    await settle(p.close());
+  });
+
   it('a direct failure during a replay round is not cleared by that round: the next records spool at once', async () => {
     let directCalls = 0;
     const hangs: Publisher = { publish: () => (directCalls++, new Promise<PublishedRecord>(() => {})), close: async () => {} };

@@ -5,7 +5,7 @@ import type { Logger } from '../logger';
 import type { BackoffOptions } from './backoff';
 import type { OutgoingRecord, PublishedRecord, Publisher } from './Publisher';
 import { SpoolReplayer, type RoundReport } from './SpoolReplayer';
-import { goesToSpool, initialSpoolState, nextSpoolState, type SpoolEvent, type SpoolState, type SpoolStateName } from './SpoolState';
+import { initialSpoolState, nextSpoolState, routeOf, type SpoolEvent, type SpoolState, type SpoolStateName } from './SpoolState';
 import type { Spool } from './spool/Spool';
 
 export interface SpoolingPublisherOptions {
@@ -97,14 +97,33 @@ export class SpoolingPublisher implements Publisher {
   }
 
   async publish(record: OutgoingRecord): Promise<PublishedRecord> {
-    if (goesToSpool(this.#state, this.#o.spool.holds(record.partitionKey))) return this.#spoolOrDirect(record);
+    const deadline = Date.now() + this.#o.deadlineMs;
+    switch (routeOf(this.#state, this.#o.spool.holds(record.partitionKey))) {
+      case 'spool':
+        return this.#spoolOrDirect(record);
+      case 'afterKey':
+        return this.#afterKey(record, deadline);
+      case 'direct':
+        return this.#directOrSpool(record, deadline);
+    }
+  }
+
+  /** Waits until the spool no longer holds the record's key, then routes it again; past the deadline, spools it. */
+  async #afterKey(record: OutgoingRecord, deadline: number): Promise<PublishedRecord> {
+    const released = await withTimeout(this.#o.spool.released(record.partitionKey), deadline - Date.now());
+    if (released === TIMED_OUT || this.#o.spool.holds(record.partitionKey) || routeOf(this.#state, false) !== 'direct') return this.#spoolOrDirect(record);
+    return this.#directOrSpool(record, deadline);
+  }
+
+  /** Directly to Kinesis; a record not acknowledged by the deadline goes to the spool. */
+  async #directOrSpool(record: OutgoingRecord, deadline: number): Promise<PublishedRecord> {
     const direct = this.#o.direct.publish(record);
     const outcome = await withTimeout(
       direct.then(
         (value) => ({ value }),
         (error: unknown) => ({ error }),
       ),
-      this.#o.deadlineMs,
+      Math.max(0, deadline - Date.now()),
     );
     if (outcome !== TIMED_OUT && 'value' in outcome) return outcome.value;
     if (outcome !== TIMED_OUT && !(outcome.error instanceof StreamUnavailableError)) throw outcome.error;

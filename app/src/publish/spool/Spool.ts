@@ -77,6 +77,8 @@ export class Spool {
   readonly #live = new Map<number, number>();
   /** Per partition key: records appended (on disk or being written) and not yet confirmed. */
   readonly #perKey = new Map<string, number>();
+  /** Who waits for a key to have no record left in the spool. */
+  readonly #keyWaiters = new Map<string, Array<() => void>>();
   #nextSeq = 0;
   /** Bytes of unconfirmed records plus those being written: what `maxBytes` bounds. */
   #bytesHeld = 0;
@@ -129,6 +131,16 @@ export class Spool {
   /** Whether a record of `partitionKey` is spooled or being spooled and not yet confirmed by Kinesis. */
   holds(partitionKey: string): boolean {
     return (this.#perKey.get(partitionKey) ?? 0) > 0;
+  }
+
+  /** Resolves once the spool holds no record of `partitionKey` (at once if it holds none). */
+  released(partitionKey: string): Promise<void> {
+    if (!this.holds(partitionKey)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const waiters = this.#keyWaiters.get(partitionKey) ?? [];
+      waiters.push(resolve);
+      this.#keyWaiters.set(partitionKey, waiters);
+    });
   }
 
   /** Unconfirmed records on disk, oldest first. */
@@ -197,8 +209,14 @@ export class Spool {
 
   #countKey(partitionKey: string, delta: number): void {
     const n = (this.#perKey.get(partitionKey) ?? 0) + delta;
-    if (n > 0) this.#perKey.set(partitionKey, n);
-    else this.#perKey.delete(partitionKey);
+    if (n > 0) {
+      this.#perKey.set(partitionKey, n);
+      return;
+    }
+    this.#perKey.delete(partitionKey);
+    const waiters = this.#keyWaiters.get(partitionKey);
+    this.#keyWaiters.delete(partitionKey);
+    for (const w of waiters ?? []) w();
   }
 
   #startWriting(): void {
