@@ -6,8 +6,9 @@
  * STATUS_TABLE_NAME (operation-status); RESOURCES_TABLE_NAME (resources); STATUS_RETENTION_DAYS (7);
  * DATA_DIR (.data); AWS_REGION (us-east-1); LOG_LEVEL (info); and the event source's settings, whose defaults
  * are the deployed mapping's (consumer-stub/src/eventSourceSettings.ts, infra/lib/ConsumerStub.ts):
- * - CONSUMER_BATCH_SIZE (100): records per invocation at most;
- * - CONSUMER_BATCHING_WINDOW_SECONDS (0): how long records may wait for a batch to fill;
+ * - CONSUMER_BATCH_SIZE (CONSUMER_SETTINGS.batchSize): records per invocation at most;
+ * - CONSUMER_BATCHING_WINDOW_SECONDS (CONSUMER_SETTINGS.maxBatchingWindowSeconds): how long records may wait
+ *   for a batch to fill;
  * - CONSUMER_MAX_RETRIES (10000): retries of a failing record before it is dead-lettered;
  * - CONSUMER_MAX_RECORD_AGE_SECONDS (half the stream's retention, at most 604800): a failing or unread record
  *   older than this is dead-lettered;
