@@ -14,7 +14,7 @@ import { runSoak } from './soak';
 import { BENCH_PERMISSION, createRequests } from './workload';
 
 /**
- * `npm run bench [-- options]`: the gateway's benchmark (issue 5). See bench/README.md.
+ * `npm run bench [-- options]`: the gateway's and the consumer's benchmark. See bench/README.md.
  * Starts the emulators and every measured server itself, and stops them all on exit, Ctrl-C or error.
  */
 const USAGE = `npm run bench -- [options]

@@ -15,7 +15,7 @@ import { startProxyChild, type ProxyChild } from './latencyProxyChild';
 import { consumerTable, consumerTargets, targetsText, writeResults } from './report';
 
 /**
- * The consumer's benchmark (issue 12): the local consumer process (local/consumer.ts: the handler behind the
+ * The consumer's benchmark: the local consumer process (local/consumer.ts: the handler behind the
  * local event source mapping) against kinesalite, with every DynamoDB call through a latency-injecting proxy.
  * One shard, parallelization factor 1, the deployed batch size. See bench/README.md.
  */
@@ -43,6 +43,8 @@ export interface DrainResult {
   recordsPerSec: number;
   /** The emulator's ceiling measured just before this drain (the machine's load drifts between scenarios). */
   ceilingWritesPerSec: number;
+  /** What one bare conditional PutItem cost the bench's own process in CPU during the ceiling: the SDK's price here, now. */
+  sdkCpuMicrosPerCall: number;
   shareOfCeiling: number;
   cpuMicrosPerRecord: number;
   callsPerRecord: { first: number; redelivery: number };
@@ -74,8 +76,8 @@ export async function runConsumerBench(ctx: ConsumerBenchContext): Promise<Consu
   const drains: DrainResult[] = [];
   for (const [name, keys] of [['creates, 10 partition keys', 10], ['creates, 1 partition key', 1]] as const) {
     const ceiling = await measureCeiling(ctx, ctx.records, keys);
-    process.stdout.write(`consumer: emulator ceiling ${ceiling.toFixed(0)} conditional writes/s (32 in flight, +${ctx.latencyMs} ms)\n`);
-    const d = await measureDrain(ctx, name, keys, ceiling);
+    process.stdout.write(`consumer: emulator ceiling ${ceiling.rate.toFixed(0)} conditional writes/s (32 in flight, +${ctx.latencyMs} ms), ${ceiling.cpuMicrosPerCall.toFixed(0)} µs CPU per call\n`);
+    const d = { ...(await measureDrain(ctx, name, keys, ceiling.rate)), sdkCpuMicrosPerCall: ceiling.cpuMicrosPerCall };
     process.stdout.write(`consumer: ${name}: ${d.recordsPerSec.toFixed(0)} records/s (${(d.shareOfCeiling * 100).toFixed(0)}% of the ceiling), ${d.callsPerRecord.first.toFixed(2)} calls/record, redelivered ${d.callsPerRecord.redelivery.toFixed(3)}, ${d.cpuMicrosPerRecord.toFixed(0)} µs CPU/record\n`);
     drains.push(d);
   }
@@ -143,7 +145,7 @@ async function deliverOnce(ctx: ConsumerBenchContext, names: Parameters<typeof c
   }
 }
 
-async function measureDrain(ctx: ConsumerBenchContext, name: string, keys: number, ceiling: number): Promise<DrainResult> {
+async function measureDrain(ctx: ConsumerBenchContext, name: string, keys: number, ceiling: number): Promise<Omit<DrainResult, 'sdkCpuMicrosPerCall'>> {
   const tag = `drain${keys}`;
   const names = await freshStreamAndTables(ctx, tag);
   await put(ctx.kinesis, names.stream, creates(ctx.records, keys, `b${tag}`));
@@ -164,7 +166,7 @@ async function measureDrain(ctx: ConsumerBenchContext, name: string, keys: numbe
 }
 
 /** The emulator's ceiling through the same proxy: one conditional PutItem per record, 32 in flight. */
-async function measureCeiling(ctx: ConsumerBenchContext, n: number, tag: number): Promise<number> {
+async function measureCeiling(ctx: ConsumerBenchContext, n: number, tag: number): Promise<{ rate: number; cpuMicrosPerCall: number }> {
   const table = `ceiling-${ctx.runId}-${tag}`;
   await ensureTables(ctx.dynamo as unknown as DynamoDBClient, { statusTable: `${table}-status`, resourcesTable: table });
   const client = createDynamoClient({ region: 'us-east-1', endpoint: ctx.proxy.endpoint, maxSockets: 64 });
@@ -180,10 +182,12 @@ async function measureCeiling(ctx: ConsumerBenchContext, n: number, tag: number)
   };
   await writeAll('warm', 200, 32); // sockets and code paths warm, not timed
   const started = performance.now();
+  const cpu = process.cpuUsage();
   await writeAll('r', n, 32);
   const rate = (n / (performance.now() - started)) * 1000;
+  const used = process.cpuUsage(cpu);
   client.destroy();
-  return rate;
+  return { rate, cpuMicrosPerCall: (used.user + used.system) / n };
 }
 
 /** Records offered at a steady rate while the consumer runs: latency from acknowledgement to completion, and the backlog. */

@@ -7,6 +7,8 @@ function deferred() {
   return { promise, resolve };
 }
 
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 describe('createLimiter', () => {
   it('runs at most n tasks at a time, and every task once, in the order given', async () => {
     const limit = createLimiter(2);
@@ -23,11 +25,15 @@ describe('createLimiter', () => {
         return i;
       }),
     );
-    await Promise.resolve();
+    await settle();
     expect(started).toEqual([0, 1]);
     gates[1]!.resolve();
-    // A newcomer while a slot is being handed over must wait its turn.
+    await settle();
+    expect(started).toEqual([0, 1, 2]);
+    // Both slots are taken again: a newcomer waits behind those already waiting.
     const late = limit(async () => (started.push(99), 99));
+    await settle();
+    expect(started).toEqual([0, 1, 2]);
     for (const g of gates) g.resolve();
     expect(await Promise.all([...done, late])).toEqual([0, 1, 2, 3, 4, 99]);
     expect(started).toEqual([0, 1, 2, 3, 4, 99]);
