@@ -23,12 +23,16 @@ export type MakeOperation = (attempt: Attempt) => ResourceOperation;
 /** The 202 body and Location for `op`; a replay rebuilds the same from the stored ids. */
 function answer(c: Context<GatewayEnv>, op: ResourceOperation) {
   c.header('Location', `/api/requests/${op.requestId}`);
-  const meta = { businessId: op.businessId, locationId: op.locationId, resourceType: op.resourceType, timestamp: op.timestamp };
+  const scope = { businessId: op.businessId, locationId: op.locationId, resourceType: op.resourceType };
   const status = 'processing' as const;
   const body: AcceptedBody =
     op.operation === 'list'
-      ? { success: true, data: { status, requestId: op.requestId }, meta: { ...meta, operation: op.operation } }
-      : { success: true, data: { ...('data' in op ? op.data : {}), id: op.resourceId, status, requestId: op.requestId }, meta: { ...meta, operation: op.operation } };
+      ? { success: true, data: { status, requestId: op.requestId }, meta: { ...scope, operation: op.operation, timestamp: op.timestamp } }
+      : {
+          success: true,
+          data: { ...('data' in op ? op.data : {}), id: op.resourceId, status, requestId: op.requestId },
+          meta: { ...scope, operation: op.operation, timestamp: op.timestamp },
+        };
   return c.json(body, 202);
 }
 
