@@ -4,7 +4,8 @@ import { startHarness, type Harness } from '../app/test/harness';
 
 /**
  * Property-based: random malformed requests never get a 5xx, always get the JSON error shape when refused,
- * and write nothing. Only requests answered 202 may put a record on the stream, one each.
+ * and write nothing. Only requests answered 202 may put a record on the stream, one each. Every answer is
+ * also checked against the OpenAPI document by the harness' app.
  */
 let h: Harness;
 let app: ReturnType<Harness['app']>;
@@ -56,7 +57,11 @@ const request = fc.record({
   business: fc.option(fc.oneof(fc.constant('b'), headerValue)),
   location: fc.option(fc.oneof(fc.constant('l'), headerValue)),
   type: fc.option(fc.oneof(fc.constant('appointment'), headerValue)),
-  contentType: fc.option(fc.constantFrom('application/json', 'text/plain', 'application/json; charset=utf-8', 'application/x-www-form-urlencoded', 'application/vnd.api+json')),
+  contentType: fc.option(
+    fc.constantFrom('application/json', 'text/plain', 'application/json; charset=utf-8', 'application/json; charset=utf-16', 'application/json; charset="', 'application/x-www-form-urlencoded', 'application/vnd.api+json'),
+  ),
+  contentEncoding: fc.option(fc.constantFrom('gzip', 'identity', 'br, gzip', '')),
+  prefer: fc.option(fc.constantFrom('wait=0', 'wait=1', 'wait=abc', 'wait=99999999999', 'respond-async')),
   auth: fc.constantFrom('valid', 'none', 'garbage'),
   body: fc.option(bodyBytes),
 });
@@ -72,6 +77,8 @@ describe('hostile input', () => {
         if (r.location !== null) headers['X-Location-ID'] = r.location;
         if (r.type !== null) headers['X-Resource-Type'] = r.type;
         if (r.contentType !== null) headers['Content-Type'] = r.contentType;
+        if (r.contentEncoding !== null) headers['Content-Encoding'] = r.contentEncoding;
+        if (r.prefer !== null) headers.Prefer = r.prefer;
         if (r.auth === 'valid') headers.Authorization = `Bearer ${token}`;
         if (r.auth === 'garbage') headers.Authorization = 'Bearer a.b.c';
         const withBody = r.body !== null && !['GET', 'HEAD'].includes(r.method);
