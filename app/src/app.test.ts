@@ -37,7 +37,7 @@ describe('createApp error mapping', () => {
     const statusStore = { recordAccepted: async () => Promise.reject(new Error('dynamo down')), get: async () => undefined };
     const res = await request(h.app({ statusStore }));
     expect(res.status).toBe(202);
-    expect(h.logs.map((l) => JSON.parse(l)).some((l) => l.level === 'warn' && l.msg.startsWith('status write failed'))).toBe(true);
+    expect(h.logs.map((l) => JSON.parse(l)).some((l) => l.level === 'warn' && l.message.startsWith('status write failed'))).toBe(true);
   });
 
   it('answers every response with an X-Request-ID', async () => {
