@@ -42,6 +42,19 @@ describe('loadConfig', () => {
     expect(c.auth).toMatchObject({ issuer: 'https://id.example', audience: 'api' });
   });
 
+  it('defaults the clock tolerance to 30 s and the body budget to a 2 GiB task\'s', () => {
+    const c = loadConfig({ JWT_SECRET: SECRET });
+    expect(c.auth.clockToleranceSeconds).toBe(30);
+    expect(c.admission.bodyBudgetBytes).toBe(32 * 1024 * 1024);
+  });
+
+  it.each([
+    ['JWT_CLOCK_TOLERANCE_SECONDS', '301'],
+    ['GATEWAY_BODY_BUDGET_BYTES', String(1024 * 1024)],
+  ])('names %s when its value %j is out of bounds', (name, value) => {
+    expect(() => loadConfig({ JWT_SECRET: SECRET, [name]: value })).toThrow(new RegExp(name));
+  });
+
   it('treats empty values as unset', () => {
     expect(loadConfig({ JWT_SECRET: SECRET, PORT: '', KINESIS_ENDPOINT: '' }).port).toBe(3000);
   });

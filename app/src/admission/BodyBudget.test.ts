@@ -23,8 +23,8 @@ describe('BodyBudget', () => {
     expect(b.tryReserve(100)).toBe(true);
   });
 
-  it('derives 64 MiB for a 2 GiB task, in proportion to the memory', () => {
-    expect(DEFAULT_BODY_BUDGET_BYTES).toBe(64 * 1024 * 1024);
-    expect(bodyBudgetBytesFor(4096)).toBe(128 * 1024 * 1024);
+  it('derives 32 MiB for a 2 GiB task, in proportion to the memory', () => {
+    expect(DEFAULT_BODY_BUDGET_BYTES).toBe(32 * 1024 * 1024);
+    expect(bodyBudgetBytesFor(4096)).toBe(64 * 1024 * 1024);
   });
 });

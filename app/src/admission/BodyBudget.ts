@@ -33,12 +33,12 @@ export class BodyBudget {
 }
 
 /**
- * The budget for a task's memory: a thirty-second of it. Measured (bench/largeBodies.ts), a ~1 MiB body costs
- * the process about 5 MiB at its peak, so a thirty-second keeps large bodies to about a sixth of the memory,
- * beside the spool's and the runtime's share.
+ * The budget for a task's memory: a sixty-fourth of it. Measured (bench/largeBodies.ts), a body taken onto the
+ * stream costs the process about eight times its size at the peak (and garbage awaiting a major GC more), so
+ * a sixty-fourth keeps large bodies to about a fifth of the memory, beside the spool's and the runtime's share.
  */
 export function bodyBudgetBytesFor(taskMemoryMiB: number): number {
-  return Math.floor((taskMemoryMiB * 1024 * 1024) / 32);
+  return Math.floor((taskMemoryMiB * 1024 * 1024) / 64);
 }
 
 /** Default of GATEWAY_BODY_BUDGET_BYTES: the budget of a 2 GiB task. */
