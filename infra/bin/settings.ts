@@ -30,36 +30,45 @@ export class SettingError extends Error {
   override readonly name = 'SettingError';
 }
 
+/** Typed readers of raw context values; unset or empty is undefined, anything else unusable throws naming the key. */
+function contextReaders(get: (key: SettingKey) => unknown) {
+  const raw = (key: SettingKey): unknown => {
+    const value = get(key);
+    return value === null || value === '' ? undefined : value;
+  };
+  return {
+    str(key: SettingKey): string | undefined {
+      const value = raw(key);
+      if (value === undefined) return undefined;
+      if (typeof value !== 'string') throw new SettingError(`context ${key} must be a string, got ${JSON.stringify(value)}`);
+      return value.trim();
+    },
+    int(key: SettingKey, min: number, max: number): number | undefined {
+      const value = raw(key);
+      if (value === undefined) return undefined;
+      const n = typeof value === 'number' ? value : Number(String(value).trim());
+      if (!Number.isInteger(n) || n < min || n > max) {
+        throw new SettingError(`context ${key} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+      }
+      return n;
+    },
+    bool(key: SettingKey): boolean | undefined {
+      const value = raw(key);
+      if (value === undefined) return undefined;
+      if (value === true || value === 'true') return true;
+      if (value === false || value === 'false') return false;
+      throw new SettingError(`context ${key} must be true or false, got ${JSON.stringify(value)}`);
+    },
+  };
+}
+
 /**
  * Turns raw context values (strings from `-c`, or JSON values from cdk.json) into the stack's settings.
  * Unset or empty keys take the stack's documented defaults.
  * @throws SettingError naming the first bad key.
  */
 export function parseSettings(get: (key: SettingKey) => unknown): Omit<GatewayStackProps, keyof import('aws-cdk-lib').StackProps> {
-  const str = (key: SettingKey): string | undefined => {
-    const raw = get(key);
-    if (raw === undefined || raw === null || raw === '') return undefined;
-    if (typeof raw !== 'string') throw new SettingError(`context ${key} must be a string, got ${JSON.stringify(raw)}`);
-    return raw.trim();
-  };
-  const int = (key: SettingKey, min: number, max: number): number | undefined => {
-    const raw = get(key);
-    if (raw === undefined || raw === null || raw === '') return undefined;
-    const n = typeof raw === 'number' ? raw : Number(String(raw).trim());
-    if (!Number.isInteger(n) || n < min || n > max) {
-      throw new SettingError(`context ${key} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
-    }
-    return n;
-  };
-
-  const bool = (key: SettingKey): boolean | undefined => {
-    const raw = get(key);
-    if (raw === undefined || raw === null || raw === '') return undefined;
-    if (raw === true || raw === 'true') return true;
-    if (raw === false || raw === 'false') return false;
-    throw new SettingError(`context ${key} must be true or false, got ${JSON.stringify(raw)}`);
-  };
-
+  const { str, int, bool } = contextReaders(get);
   const shardRaw = get('shardCount');
   const shardCount =
     shardRaw === undefined || shardRaw === '' || shardRaw === 'on-demand' || shardRaw === 0 || shardRaw === '0'
