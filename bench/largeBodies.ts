@@ -8,10 +8,10 @@ import type { BenchContext } from './scenario';
 import { BENCH_PERMISSION } from './workload';
 
 /**
- * `npm run bench -- --only large-bodies`: the gateway's peak memory under many concurrent large bodies (issue
- * 16, item 5). Each wave sends N bodies at once, each on its own connection, to a fresh gateway with its
- * default settings (the body budget of a 2 GiB task), and reads the gateway's peak RSS from the kernel
- * (VmHWM), so no sample can miss the peak. The bound to stay under is 450 MB at 150 and at 1,000.
+ * `npm run bench -- --only large-bodies`: the gateway's peak memory under many concurrent large bodies. Each
+ * wave sends N bodies at once, each on its own connection, to a fresh gateway with its default settings (the
+ * body budget of a 2 GiB task), and reads the gateway's peak RSS from the kernel (VmHWM), so no sample can
+ * miss the peak. The bound to stay under is 450 MB at 150 and at 1,000.
  */
 
 /** Peak RSS the gateway must stay under, whatever the number of concurrent large bodies. */
