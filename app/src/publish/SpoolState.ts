@@ -57,8 +57,10 @@ export function initialSpoolState(spoolHoldsRecords: boolean): SpoolState {
 export function nextSpoolState(state: SpoolState, event: SpoolEvent): SpoolState {
   switch (event.type) {
     case 'directFailed':
+      return SPOOL_ALL;
     case 'roundFailed':
-      return state.name === 'direct' && event.type === 'roundFailed' ? state : SPOOL_ALL;
+      // No round runs while the spool is empty; a late report of one changes nothing then.
+      return state.name === 'direct' ? state : SPOOL_ALL;
     case 'appended':
       // Adopted while writing directly: Kinesis takes records, but the adopted keys must not be overtaken.
       return state.name === 'direct' ? SPOOL_HELD_KEYS : state;

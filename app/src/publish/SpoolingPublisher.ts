@@ -112,7 +112,8 @@ export class SpoolingPublisher implements Publisher {
   async #afterKey(record: OutgoingRecord, deadline: number): Promise<PublishedRecord> {
     const released = await withTimeout(this.#o.spool.released(record.partitionKey), deadline - Date.now());
     if (released === TIMED_OUT || this.#o.spool.holds(record.partitionKey) || routeOf(this.#state, false) !== 'direct') return this.#spoolOrDirect(record);
-    return this.#directOrSpool(record, deadline);
+    // A deadline of its own: a direct attempt cut short by the wait would count as Kinesis failing.
+    return this.#directOrSpool(record, Date.now() + this.#o.deadlineMs);
   }
 
   /** Directly to Kinesis; a record not acknowledged by the deadline goes to the spool. */
