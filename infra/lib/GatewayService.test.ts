@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_METRICS_NAMESPACE } from '../../common/metricNames';
 import { stopTimeoutSeconds } from '../../common/shutdownBudget';
 import { logicalId, roleStatements, synthGatewayStack, testApp } from '../test/synth';
-import { GatewayAuthError, SPOOL_DIR } from './GatewayService';
+import { bodyBudgetBytesFor } from '../../app/src/admission/BodyBudget';
+import { GatewayAuthError, SPOOL_DIR, TASK_MEMORY_MIB } from './GatewayService';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -101,7 +102,7 @@ describe('GatewayService', () => {
     }
   });
 
-  it('configures the container with the stream, the table, the spool and the field key', () => {
+  it('configures the container with the stream, the table, the spool, the field key and the body budget of its memory', () => {
     expect(environment(template)).toEqual({
       PORT: '3000',
       LOG_LEVEL: 'info',
@@ -114,7 +115,9 @@ describe('GatewayService', () => {
       SENSITIVE_FIELDS: '',
       FIELD_ENCRYPTION_KEY_ARN: ref(stack.fieldKey.key.keyArn),
       METRICS_NAMESPACE: DEFAULT_METRICS_NAMESPACE,
+      GATEWAY_BODY_BUDGET_BYTES: String(bodyBudgetBytesFor(TASK_MEMORY_MIB)),
     });
+    template.hasResourceProperties('AWS::ECS::TaskDefinition', { Cpu: '1024', Memory: String(TASK_MEMORY_MIB) });
   });
 
   it('passes the sensitive fields comma-separated', () => {

@@ -14,6 +14,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, type IDependable } from 'constructs';
+import { bodyBudgetBytesFor } from '../../app/src/admission/BodyBudget';
 import { DEFAULT_METRICS_NAMESPACE } from '../../common/metricNames';
 import { stopTimeoutSeconds } from '../../common/shutdownBudget';
 import { GatewayNetwork, type Egress } from './GatewayNetwork';
@@ -26,6 +27,9 @@ const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const GATEWAY_PORT = 3000;
 /** Where the gateway keeps its spool; an EFS volume is mounted here when `spoolVolume` is `'efs'`. */
 export const SPOOL_DIR = '/var/spool/gateway';
+
+/** The task's memory; the gateway's request-body budget is derived from it. */
+export const TASK_MEMORY_MIB = 2048;
 
 /** Where the gateway's spool lives: the task's own disk, or an EFS file system that outlives the task. */
 export type SpoolVolume = 'ephemeral' | 'efs';
@@ -154,7 +158,7 @@ export class GatewayService extends Construct {
   private buildTaskDefinition(): ecs.FargateTaskDefinition {
     const taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
       cpu: 1024,
-      memoryLimitMiB: 2048,
+      memoryLimitMiB: TASK_MEMORY_MIB,
       // x86_64 builds natively on the common CI runners; the bundle is plain JS, so ARM64 is a two-line change.
       runtimePlatform: { cpuArchitecture: ecs.CpuArchitecture.X86_64, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
       taskRole: this.taskRole,
@@ -207,6 +211,7 @@ export class GatewayService extends Construct {
         SENSITIVE_FIELDS: (props.sensitiveFields ?? []).join(','),
         FIELD_ENCRYPTION_KEY_ARN: props.fieldEncryptionKey.key.keyArn,
         METRICS_NAMESPACE: props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE,
+        GATEWAY_BODY_BUDGET_BYTES: String(bodyBudgetBytesFor(TASK_MEMORY_MIB)),
         ...(auth.jwksUrl ? { JWT_JWKS_URL: auth.jwksUrl } : {}),
         ...(auth.issuer ? { JWT_ISSUER: auth.issuer } : {}),
         ...(auth.audience ? { JWT_AUDIENCE: auth.audience } : {}),
