@@ -2,6 +2,7 @@ import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } fro
 import { resourcesPartition } from '../../common/tables';
 import { StoreRejectedError, isConditionalCheckFailed, isUnmarshallableValue, isValidationError } from './errors';
 import { foldOperations, view, type FoldOptions, type FoldStep, type ResourceItem, type ResourceView } from './foldOperations';
+import { unlimited, type Limiter } from './createLimiter';
 import { readAllKeys } from './readAllKeys';
 import type { ResourceOperation } from '../../contract/operation';
 
@@ -73,12 +74,17 @@ export class ResourceStore {
     return this.#window;
   }
 
-  /** The current items of these resources (consistent reads, 100 keys a call), by {@link resourceKeyId}. */
-  async readMany(keys: readonly ResourceKey[]): Promise<Map<string, ResourceItem>> {
+  /**
+   * The current items of these resources (consistent reads, 100 keys a call, each call in a slot of `limit`),
+   * by {@link resourceKeyId}.
+   */
+  async readMany(keys: readonly ResourceKey[], limit: Limiter = unlimited): Promise<Map<string, ResourceItem>> {
     const items = await readAllKeys(
       this.#client,
       this.#table,
       keys.map((k) => ({ pk: resourcesPartition(k.businessId, k.locationId, k.resourceType), resourceId: k.resourceId })),
+      undefined,
+      limit,
     );
     return new Map((items as unknown as ResourceItem[]).map((i) => [`${i.pk}\u0000${i.resourceId}`, i]));
   }
@@ -91,7 +97,7 @@ export class ResourceStore {
   }
 
   /** Applies `ops[from..]` of one resource to `current` in memory, one write's worth (see {@link foldOperations}). */
-  fold(key: ResourceKey, current: ResourceItem | undefined, ops: readonly ResourceOperation[], from: number, o: Pick<FoldOptions, 'maxWrites'>): FoldStep {
+  fold(key: ResourceKey, current: ResourceItem | undefined, ops: readonly ResourceOperation[], from: number, o: Pick<FoldOptions, 'maxWrites' | 'keep'>): FoldStep {
     return foldOperations(current, ops, from, {
       ...o,
       pk: resourcesPartition(key.businessId, key.locationId, key.resourceType),

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { STATUS_KIND } from '../../common/tables';
 import type { OperationName } from '../../contract/operation';
 import { expiresAt, type OperationError, type StatusItem } from '../../contract/status';
+import { unlimited, type Limiter } from './createLimiter';
 import { isConditionalCheckFailed, isValidationError } from './errors';
 import { readAllKeys } from './readAllKeys';
 
@@ -20,8 +21,12 @@ export interface OutcomeSubject {
   acceptedAt: string;
 }
 
-/** An outcome to record: `completed` with its result, or `failed` with its error. */
-export type Outcome = { subject: OutcomeSubject } & ({ status: 'completed'; result?: unknown } | { status: 'failed'; error: OperationError });
+/**
+ * An outcome to record: `completed` with its result, or `failed` with its error. `ifAbsent`: written alone and
+ * conditionally (`attribute_not_exists`), so an outcome already recorded stays; for an outcome another
+ * delivery may be writing at the same time (see {@link StatusRecorder.recordAll}).
+ */
+export type Outcome = { subject: OutcomeSubject; ifAbsent?: boolean } & ({ status: 'completed'; result?: unknown } | { status: 'failed'; error: OperationError });
 
 /** BatchWriteItem's limit of items per call. */
 const ITEMS_PER_CALL = 25;
@@ -41,7 +46,8 @@ export interface StatusRecorderOptions {
  * The first outcome wins, and the gateway only ever writes the `accepted` item, so a completed or failed
  * operation never goes back to processing. Single writes ({@link completed}, {@link failed}) are conditional
  * (`attribute_not_exists`); bulk writes ({@link recordAll}) cannot carry a condition, and keep the rule by
- * what they write: see consumer-stub/README.md, "Bulk outcome writes".
+ * what they write, with the outcomes another delivery may also be writing sent alone and conditionally
+ * (`ifAbsent`): see consumer-stub/README.md, "Bulk outcome writes".
  */
 export class StatusRecorder {
   readonly #client: DynamoDBDocumentClient;
@@ -57,54 +63,63 @@ export class StatusRecorder {
     this.#now = o.now ?? (() => new Date());
   }
 
-  /** Which of these requestIds already have an outcome (consistent reads, 100 a call). */
-  async recorded(requestIds: readonly string[]): Promise<Set<string>> {
+  /** Which of these requestIds already have an outcome (consistent reads, 100 a call, each call in a slot of `limit`). */
+  async recorded(requestIds: readonly string[], limit: Limiter = unlimited): Promise<Set<string>> {
     const unique = [...new Set(requestIds)];
-    const items = await readAllKeys(this.#client, this.#table, unique.map((requestId) => ({ requestId, kind: STATUS_KIND.outcome })), ['requestId']);
+    const items = await readAllKeys(this.#client, this.#table, unique.map((requestId) => ({ requestId, kind: STATUS_KIND.outcome })), ['requestId'], limit);
     return new Set(items.map((i) => i.requestId as string));
   }
 
   /**
-   * Writes outcomes in bulk (BatchWriteItem, 25 a call, the calls concurrent; unprocessed items sent again).
-   * A call DynamoDB refuses as invalid (an item too large, say) is written item by item with the fallbacks of
-   * {@link completed} and {@link failed}. Returns the requestIds whose outcome could not be written, with the
+   * Writes outcomes in bulk (BatchWriteItem, 25 a call, the calls concurrent, each in a slot of `limit`;
+   * unprocessed items sent again). A call DynamoDB refuses as invalid (an item too large, say) is written item
+   * by item with the fallbacks of {@link completed} and {@link failed}; so is every `ifAbsent` outcome, whose
+   * condition a bulk write cannot carry. Returns the requestIds whose outcome could not be written, with the
    * error, so their records are delivered again; one outcome per requestId (the first given).
    */
-  async recordAll(outcomes: readonly Outcome[]): Promise<{ unwritten: Set<string>; error?: unknown }> {
+  async recordAll(outcomes: readonly Outcome[], limit: Limiter = unlimited): Promise<{ unwritten: Set<string>; error?: unknown }> {
     const byId = new Map<string, Outcome>();
     for (const o of outcomes) if (!byId.has(o.subject.requestId)) byId.set(o.subject.requestId, o);
-    const all = [...byId.values()];
+    const bulk = [...byId.values()].filter((o) => !o.ifAbsent);
+    const alone = [...byId.values()].filter((o) => o.ifAbsent);
     const chunks: Outcome[][] = [];
-    for (let i = 0; i < all.length; i += ITEMS_PER_CALL) chunks.push(all.slice(i, i + ITEMS_PER_CALL));
+    for (let i = 0; i < bulk.length; i += ITEMS_PER_CALL) chunks.push(bulk.slice(i, i + ITEMS_PER_CALL));
     const unwritten = new Set<string>();
     let error: unknown;
-    await Promise.all(
-      chunks.map(async (chunk) => {
-        try {
-          for (const id of await this.#writeChunk(chunk)) unwritten.add(id);
-        } catch (e) {
-          error ??= e;
-          for (const o of chunk) unwritten.add(o.subject.requestId);
-        }
-      }),
-    );
+    const attempt = async (written: Outcome[], write: () => Promise<string[]>) => {
+      try {
+        for (const id of await write()) unwritten.add(id);
+      } catch (e) {
+        error ??= e;
+        for (const o of written) unwritten.add(o.subject.requestId);
+      }
+    };
+    await Promise.all([
+      ...chunks.map((chunk) => attempt(chunk, () => this.#writeChunk(chunk, limit))),
+      ...alone.map((o) => attempt([o], async () => (await limit(() => this.#record(o)), []))),
+    ]);
     return { unwritten, ...(error === undefined ? {} : { error }) };
   }
 
-  async #writeChunk(chunk: Outcome[]): Promise<string[]> {
+  /** One outcome with its condition (`attribute_not_exists`): false when one was already recorded. */
+  #record(o: Outcome): Promise<boolean> {
+    return o.status === 'completed' ? this.completed(o.subject, o.result) : this.failed(o.subject, o.error);
+  }
+
+  async #writeChunk(chunk: Outcome[], limit: Limiter): Promise<string[]> {
     const now = this.#now();
     let pending = chunk.map((o) => ({ PutRequest: { Item: this.#item(o.subject, o.status === 'completed' ? { status: 'completed', ...(o.result === undefined ? {} : { result: o.result }) } : { status: 'failed', error: { code: o.error.code, message: o.error.message } }, now) } }));
     try {
       for (let round = 0; pending.length > 0; round++) {
         if (round >= MAX_WRITE_ROUNDS) return pending.map((p) => p.PutRequest.Item.requestId);
         if (round > 0) await sleep(25 * 2 ** round);
-        const out = await this.#client.send(new BatchWriteCommand({ RequestItems: { [this.#table]: pending } }));
+        const out = await limit(() => this.#client.send(new BatchWriteCommand({ RequestItems: { [this.#table]: pending } })));
         pending = (out.UnprocessedItems?.[this.#table] ?? []) as typeof pending;
       }
       return [];
     } catch (e) {
       if (!isValidationError(e)) throw e;
-      await Promise.all(chunk.map((o) => (o.status === 'completed' ? this.completed(o.subject, o.result) : this.failed(o.subject, o.error))));
+      await Promise.all(chunk.map((o) => limit(() => this.#record(o))));
       return [];
     }
   }

@@ -1,8 +1,9 @@
-import { StoreRejectedError, WriteContentionError } from './errors';
-import type { FoldDecision, ResourceItem } from './foldOperations';
+import { DeadlineReachedError, StoreRejectedError, WriteContentionError } from './errors';
+import type { FoldDecision, FoldStep, ResourceItem } from './foldOperations';
 import type { Limiter } from './createLimiter';
+import { outcomeOf, type Decided } from './outcomeOf';
 import { subjectOf } from './outcomeSubject';
-import { planBatch, resourcesOf, type Chain, type PartitionPlan } from './planBatch';
+import { planBatch, resourcesOf, type Chain, type PartitionPlan, type Segment } from './planBatch';
 import type { ResourceStore } from './ResourceStore';
 import type { StatusRecorder } from './StatusRecorder';
 import type { Entry, EntryResult } from './types';
@@ -12,9 +13,14 @@ export interface ApplyBatchDeps {
   status: StatusRecorder;
   /** Bounds the DynamoDB calls in flight across the whole batch. */
   limit: Limiter;
+  /** True once the invocation must start nothing new (its deadline margin): what is not started is held. */
+  outOfTime: () => boolean;
 }
 
-/** Reads of a resource again after another writer changed it between our read and our conditional write. */
+/**
+ * Reads of a resource again, within one step, after another writer changed it between our read and our
+ * conditional write.
+ */
 const MAX_REREADS = 3;
 
 /**
@@ -24,16 +30,18 @@ const MAX_REREADS = 3;
  *
  * A transient failure holds that operation, the rest of its chain, and everything of its partition key after
  * the next list (which must see it); everything else goes on. `preset` holds entries already decided to be
- * held (a transient decryption failure): they stop their chain the same way.
+ * held (a transient decryption failure): they stop their chain the same way. Past the deadline
+ * (`outOfTime`), no segment, chain step or list starts: they are held the same way.
  */
 export async function applyBatch(entries: readonly Entry[], preset: ReadonlyMap<Entry, EntryResult>, deps: ApplyBatchDeps): Promise<Map<Entry, EntryResult>> {
   const results = new Map(preset);
   const plans = planBatch(entries);
   let current: Map<string, ResourceItem>;
   try {
-    current = await deps.limit(() => deps.store.readMany(resourcesOf(plans)));
+    if (deps.outOfTime()) throw new DeadlineReachedError();
+    current = await deps.store.readMany(resourcesOf(plans), deps.limit);
   } catch (error) {
-    for (const e of entries) if (!results.has(e)) results.set(e, { kind: 'held', error });
+    holdAll(results, entries, error);
     return results;
   }
   const run = new BatchRun(deps, current, results);
@@ -54,22 +62,17 @@ class BatchRun {
     this.#results = results;
   }
 
-  /** A partition key's segments in order; after a failure, the rest of the key waits for the next delivery. */
+  /** A partition key's segments in order; after a failure or past the deadline, the rest of the key waits for the next delivery. */
   async partition(plan: PartitionPlan): Promise<void> {
-    let broken = false;
-    for (const segment of plan.segments) {
-      if (broken) {
-        for (const c of segment.chains) this.#hold(c.entries);
-        if (segment.list) this.#hold([segment.list]);
-        continue;
-      }
+    for (const [n, segment] of plan.segments.entries()) {
+      if (this.#deps.outOfTime()) return this.#holdSegments(plan.segments.slice(n), new DeadlineReachedError());
       const ok = await Promise.all(segment.chains.map((c) => this.#chain(c)));
-      broken = ok.includes(false);
-      if (segment.list) broken = broken ? (this.#hold([segment.list]), true) : !(await this.#list(segment.list));
+      const listed = ok.includes(false) ? false : !segment.list || (await this.#list(segment.list));
+      if (!listed) return this.#holdSegments([...(segment.list ? [{ chains: [], list: segment.list }] : []), ...plan.segments.slice(n + 1)]);
     }
   }
 
-  /** One resource's writes in stream order. Returns false when a transient failure held part of it. */
+  /** One resource's writes in stream order. Returns false when a transient failure (or the deadline) held part of it. */
   async #chain(chain: Chain): Promise<boolean> {
     const { store, limit } = this.#deps;
     const firstHeld = chain.entries.findIndex((e) => this.#results.get(e)?.kind === 'held');
@@ -80,8 +83,9 @@ class BatchRun {
     let maxWrites = Number.POSITIVE_INFINITY;
     let rereads = 0;
     while (from < ops.length) {
-      const room = store.appliedWindow - (this.#unstored.get(chain.id)?.length ?? 0);
-      const step = store.fold(chain.key, state, ops, from, { maxWrites: Math.min(maxWrites, room) });
+      if (this.#deps.outOfTime()) return this.#fail(chain.entries, from, new DeadlineReachedError());
+      const keep = new Set((this.#unstored.get(chain.id) ?? []).map((e) => e.op.requestId));
+      const step = store.fold(chain.key, state, ops, from, { maxWrites, keep });
       let written: boolean;
       try {
         written = step.next ? await limit(() => store.put(step.next!, state?.version)) : true;
@@ -105,35 +109,45 @@ class BatchRun {
         }
         continue;
       }
+      rereads = 0;
       state = step.next ?? state;
       if (state) this.#current.set(chain.id, state);
-      this.#decide(entries.slice(from, step.end), step.decisions);
-      if (!(await this.#keepInWindow(chain.id, entries.slice(from, step.end)))) return this.#fail(chain.entries, step.end);
-      const later = step.end < chain.entries.length || chain.continuesLater;
-      if (later && step.decisions.at(-1)!.kind === 'failed' && !(await this.#recordNow(entries[step.end - 1]!))) {
-        return this.#fail(chain.entries, step.end - 1);
-      }
+      const held = await this.#settle(chain, entries.slice(from, step.end), step);
+      if (held !== undefined) return this.#fail(chain.entries, from + held);
       from = step.end;
     }
     return firstHeld < 0 || this.#fail(chain.entries, firstHeld);
   }
 
   /**
-   * Stores the outcomes of a resource's entries before more writes could push their requestIds out of its
-   * `applied` window: a redelivery must find each of them, in the outcomes or in the window.
+   * Decides a written step's entries, and stores the outcomes a later write could change or push out of reach:
+   * those of the resource's unstored entries when the step filled its `applied` window, and a business failure
+   * that a later write of the resource follows. Returns the index (into `decided`) to hold from when one of
+   * them could not be stored.
    */
-  async #keepInWindow(id: string, decided: readonly Entry[]): Promise<boolean> {
-    const unstored = this.#unstored.get(id) ?? [];
+  async #settle(chain: Chain, decided: readonly Entry[], step: FoldStep): Promise<number | undefined> {
+    this.#decide(decided, step.decisions);
+    const unstored = this.#unstored.get(chain.id) ?? [];
     for (const e of decided) if (this.#results.get(e)?.kind === 'completed') unstored.push(e);
-    this.#unstored.set(id, unstored);
-    if (unstored.length < this.#deps.store.appliedWindow) return true;
+    this.#unstored.set(chain.id, unstored);
+    if (step.windowFull && !(await this.#storeUnstored(chain.id))) return decided.length;
+    const last = decided.at(-1);
+    const later = last !== chain.entries.at(-1) || chain.continuesLater;
+    if (last && later && this.#results.get(last)?.kind === 'failed' && !(await this.#recordNow(last))) return decided.length - 1;
+    return undefined;
+  }
+
+  /**
+   * Stores the outcomes of a resource's unstored entries before more writes push their requestIds out of its
+   * `applied` window: a redelivery must find each of them, in the outcomes or in the window. Duplicates found
+   * in `applied` are written conditionally (see {@link outcomeOf}).
+   */
+  async #storeUnstored(id: string): Promise<boolean> {
+    const unstored = this.#unstored.get(id) ?? [];
     this.#unstored.set(id, []);
-    const outcomes = unstored.map((e) => {
-      const r = this.#results.get(e) as Extract<EntryResult, { kind: 'completed' }>;
-      return { subject: subjectOf(e.op), status: 'completed' as const, ...(r.result === undefined ? {} : { result: r.result }) };
-    });
-    const { unwritten, error } = await this.#deps.limit(() => this.#deps.status.recordAll(outcomes));
-    for (const e of unstored) this.#results.set(e, unwritten.has(e.op.requestId) ? { kind: 'held', error } : { ...(this.#results.get(e) as EntryResult), recorded: true } as EntryResult);
+    const outcomes = unstored.map((e) => outcomeOf(e, this.#results.get(e) as Decided));
+    const { unwritten, error } = await this.#deps.status.recordAll(outcomes, this.#deps.limit);
+    for (const e of unstored) this.#results.set(e, unwritten.has(e.op.requestId) ? { kind: 'held', error } : ({ ...this.#results.get(e), recorded: true } as EntryResult));
     return unwritten.size === 0;
   }
 
@@ -155,6 +169,7 @@ class BatchRun {
     if (this.#results.get(entry)?.kind === 'held') return false;
     const { op } = entry;
     if (op.operation !== 'list') throw new TypeError('not a list');
+    if (this.#deps.outOfTime()) return this.#fail([entry], 0, new DeadlineReachedError());
     try {
       const page = await this.#deps.limit(() => this.#deps.store.list(op, op.filters ?? {}, op.pagination.page, op.pagination.limit));
       await this.#deps.limit(() => this.#deps.status.completed(subjectOf(op), page));
@@ -177,14 +192,22 @@ class BatchRun {
 
   /** Holds `entries[from..]` (those not held already), the first with the error. Returns false. */
   #fail(entries: readonly Entry[], from: number, error?: unknown): false {
-    entries.slice(from).forEach((e, i) => {
-      if (this.#results.get(e)?.kind === 'held') return;
-      this.#results.set(e, i === 0 && error !== undefined ? { kind: 'held', error } : { kind: 'held' });
-    });
+    holdAll(this.#results, entries.slice(from), error);
     return false;
   }
 
-  #hold(entries: readonly Entry[]): void {
-    for (const e of entries) if (this.#results.get(e)?.kind !== 'held') this.#results.set(e, { kind: 'held' });
+  /** Holds every chain and list of these segments, the first entry held with the error. */
+  #holdSegments(segments: readonly Segment[], error?: unknown): void {
+    holdAll(this.#results, segments.flatMap((s) => [...s.chains.flatMap((c) => c.entries), ...(s.list ? [s.list] : [])]), error);
+  }
+}
+
+/** Holds each entry not held already, the first of them with `error`. */
+function holdAll(results: Map<Entry, EntryResult>, entries: readonly Entry[], error?: unknown): void {
+  let first = true;
+  for (const e of entries) {
+    if (results.get(e)?.kind === 'held') continue;
+    results.set(e, first && error !== undefined ? { kind: 'held', error } : { kind: 'held' });
+    first = false;
   }
 }

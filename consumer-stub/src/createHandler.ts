@@ -5,6 +5,7 @@ import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent, KinesisSt
 import { createLimiter } from './createLimiter';
 import type { DecryptFields } from './decryptEntries';
 import { HeldBackError } from './errors';
+import { DEADLINE_MARGIN_MS } from './eventSourceSettings';
 import { processBatch } from './processBatch';
 import { reportBatch } from './reportBatch';
 import type { ResourceStore } from './ResourceStore';
@@ -21,6 +22,11 @@ export interface ConsumerDeps {
   decryptFields?: DecryptFields;
   /** DynamoDB calls in flight at most per invocation. @default 32 */
   maxInFlight?: number;
+  /**
+   * Time kept back before the function timeout: with less than this left (`context.getRemainingTimeInMillis()`),
+   * nothing new starts and the rest of the batch is held for the next delivery. @default DEADLINE_MARGIN_MS
+   */
+  deadlineMarginMs?: number;
   now?: () => Date;
 }
 
@@ -38,7 +44,8 @@ const identity: DecryptFields = async (op) => op;
  * A record whose operations all reached a final outcome (applied, duplicate, failed for a business reason,
  * poison) succeeds. A record held back by a transient failure, or behind one, is reported in
  * `batchItemFailures`; the event source delivers again from the lowest of them, and what was applied then is
- * found as duplicates.
+ * found as duplicates. Within its deadline margin of the function timeout (when given a context), it starts
+ * nothing new and holds the rest, rather than time out and be retried while its calls are still in flight.
  *
  * @example
  * const handler = createHandler({ store, status, logger, metrics });
@@ -48,13 +55,15 @@ export function createHandler(deps: ConsumerDeps): ConsumerHandler {
   const decrypt = deps.decryptFields ?? identity;
   const now = deps.now ?? (() => new Date());
   const maxInFlight = deps.maxInFlight ?? 32;
+  const margin = deps.deadlineMarginMs ?? DEADLINE_MARGIN_MS;
   return async (event, context) => {
     // Per invocation: the processor and the child logger hold per-batch state, and the local event source
     // invokes one handler for several shards concurrently.
     const log = deps.logger.createChild();
     if (context) log.addContext(context);
     try {
-      const outcome = await processBatch(event.Records, { store: deps.store, status: deps.status, decrypt, limit: createLimiter(maxInFlight) });
+      const outOfTime = context ? () => context.getRemainingTimeInMillis() < margin : () => false;
+      const outcome = await processBatch(event.Records, { store: deps.store, status: deps.status, decrypt, limit: createLimiter(maxInFlight), outOfTime });
       reportBatch(event.Records, outcome, { log, metrics: deps.metrics, now: now() });
       const held = new Set([...outcome.heldRecords].map((i) => event.Records[i]!.kinesis.sequenceNumber));
       const recordHandler = async (record: KinesisStreamRecord): Promise<void> => {

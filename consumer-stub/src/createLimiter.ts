@@ -22,3 +22,6 @@ export function createLimiter(n: number): Limiter {
     }
   };
 }
+
+/** No bound: each task runs at once. What a bulk call uses when its caller gives no limiter. */
+export const unlimited: Limiter = (task) => task();

@@ -63,6 +63,18 @@ export class WriteContentionError extends Error {
   }
 }
 
+/**
+ * The invocation came within its deadline margin of the function timeout before this operation started
+ * (retryable): it is held for the next delivery rather than left running when Lambda retries.
+ */
+export class DeadlineReachedError extends Error {
+  override name = 'DeadlineReachedError';
+  readonly code = 'DEADLINE_REACHED';
+  constructor() {
+    super('the invocation is within its deadline margin: nothing new is started');
+  }
+}
+
 export { isConditionalCheckFailed, isValidationError } from '../../common/awsErrors';
 
 /**

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { CONSUMER_SETTINGS, WORST_CASE_MS_PER_RECORD, maxBatchSizeFor, timeoutSecondsFor } from './eventSourceSettings';
+import { CONSUMER_SETTINGS, DEADLINE_MARGIN_MS, WORST_CASE_MS_PER_RECORD, maxBatchSizeFor, timeoutSecondsFor } from './eventSourceSettings';
 
 describe('eventSourceSettings', () => {
   it('gives the deployed batch size a timeout in which a full batch at its worst case finishes', () => {
     const timeout = timeoutSecondsFor(CONSUMER_SETTINGS.batchSize);
-    expect(timeout * 1000).toBeGreaterThanOrEqual(CONSUMER_SETTINGS.batchSize * WORST_CASE_MS_PER_RECORD);
+    expect(timeout * 1000).toBeGreaterThanOrEqual(DEADLINE_MARGIN_MS + CONSUMER_SETTINGS.batchSize * WORST_CASE_MS_PER_RECORD);
     expect(timeout).toBeLessThanOrEqual(900);
   });
 
@@ -12,7 +12,11 @@ describe('eventSourceSettings', () => {
     expect(timeoutSecondsFor(10_000)).toBe(900);
     const max = maxBatchSizeFor();
     expect(timeoutSecondsFor(max)).toBeLessThanOrEqual(900);
-    expect((timeoutSecondsFor(max + 1) - 10) * 1000).toBeLessThan((max + 1) * WORST_CASE_MS_PER_RECORD);
+    expect(timeoutSecondsFor(max + 1) * 1000 - DEADLINE_MARGIN_MS).toBeLessThan((max + 1) * WORST_CASE_MS_PER_RECORD);
+  });
+
+  it('leaves a batch of one record its worst case before the deadline margin', () => {
+    expect(timeoutSecondsFor(1) * 1000 - DEADLINE_MARGIN_MS).toBeGreaterThanOrEqual(WORST_CASE_MS_PER_RECORD);
   });
 
   it('stays within what Lambda allows', () => {

@@ -32,20 +32,34 @@ export const CONSUMER_SETTINGS = {
  * must apply alone (a list between writes of its key: a read and a write), each call with a throttled retry.
  */
 export const WORST_CASE_MS_PER_RECORD = 500;
-/** Fixed part of an invocation's time budget (cold start, decryption materials, metrics flush), in seconds. */
-const INVOCATION_BASE_SECONDS = 10;
+/** Fixed part of an invocation's time budget (cold start, decryption materials, metrics flush), in ms. */
+const INVOCATION_BASE_MS = 10_000;
 /** Lambda's maximum function timeout, in seconds. */
 const MAX_TIMEOUT_SECONDS = 900;
 
+/** The consumer's DynamoDB client: the timeout of one attempt of a call, and the attempts (SDK retries included). */
+export const DYNAMODB_CALL = { requestTimeoutMs: 5000, maxAttempts: 3 } as const;
+/** The longest one DynamoDB call can take: every attempt at its timeout, plus the SDK's backoff between them (under 1 s at 3 attempts). */
+const LONGEST_CALL_MS = DYNAMODB_CALL.requestTimeoutMs * DYNAMODB_CALL.maxAttempts + 1000;
+
 /**
- * The function timeout for a batch size: long enough that a full batch in the worst case still finishes,
- * capped at Lambda's 15 minutes. `maxBatchSizeFor` is its inverse, for validating a configured batch size.
+ * The time an invocation keeps back once it starts nothing new (createHandler holds what is not started, for
+ * the next delivery): the calls in flight finish (the longest call), then the outcome write and the metrics
+ * flush (the fixed part). Past the function timeout, the event source retries while the calls of the
+ * timed-out run may still be in flight; the margin keeps an invocation from getting there.
+ */
+export const DEADLINE_MARGIN_MS = INVOCATION_BASE_MS + LONGEST_CALL_MS;
+
+/**
+ * The function timeout for a batch size: long enough that a full batch in the worst case still finishes
+ * before the deadline margin, capped at Lambda's 15 minutes. `maxBatchSizeFor` is its inverse, for validating
+ * a configured batch size.
  */
 export function timeoutSecondsFor(batchSize: number): number {
-  return Math.min(MAX_TIMEOUT_SECONDS, INVOCATION_BASE_SECONDS + Math.ceil((batchSize * WORST_CASE_MS_PER_RECORD) / 1000));
+  return Math.min(MAX_TIMEOUT_SECONDS, Math.ceil((DEADLINE_MARGIN_MS + batchSize * WORST_CASE_MS_PER_RECORD) / 1000));
 }
 
 /** The largest batch size whose worst case fits in Lambda's maximum timeout. */
 export function maxBatchSizeFor(): number {
-  return Math.floor(((MAX_TIMEOUT_SECONDS - INVOCATION_BASE_SECONDS) * 1000) / WORST_CASE_MS_PER_RECORD);
+  return Math.floor((MAX_TIMEOUT_SECONDS * 1000 - DEADLINE_MARGIN_MS) / WORST_CASE_MS_PER_RECORD);
 }

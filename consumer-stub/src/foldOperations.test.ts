@@ -51,6 +51,23 @@ describe('foldOperations', () => {
     expect(foldOperations(undefined, ops, 0, { ...o, appliedWindow: 2 }).end).toBe(2);
   });
 
+  it('ends a step before a write that would push a requestId to keep out of applied, and says so', () => {
+    const [a, b, c1, c2] = [op('create', { a: 1 }), op('patch', { b: 2 }), op('patch', { c: 1 }), op('patch', { c: 2 })];
+    const first = foldOperations(undefined, [a, b], 0, { ...o, appliedWindow: 3 });
+    // A redelivery: `a` is in applied behind `b`, whose outcome is stored; `a`'s is not.
+    const step = foldOperations(first.next, [a, c1, c2], 0, { ...o, appliedWindow: 3 });
+    expect(step).toMatchObject({ end: 2, windowFull: true, next: { applied: [a, b, c1].map((x) => x.requestId) } });
+    expect(foldOperations(step.next, [a, c1, c2], 2, { ...o, appliedWindow: 3, keep: new Set([a.requestId]) })).toMatchObject({ end: 2, windowFull: true, decisions: [] });
+    expect(foldOperations(step.next, [a, c1, c2], 2, { ...o, appliedWindow: 3 })).toMatchObject({ end: 3, next: { applied: [b, c1, c2].map((x) => x.requestId) } });
+  });
+
+  it('ends a step before a write whose item would pass 400 KB, and takes such a write alone', () => {
+    const ops = [op('create', { a: 'x'.repeat(250_000) }), op('patch', { b: 'y'.repeat(250_000) }), op('update', { c: 1 })];
+    const step = foldOperations(undefined, ops, 0, o);
+    expect(step).toMatchObject({ end: 1, lastWrite: 0 });
+    expect(foldOperations(step.next, ops, 1, o)).toMatchObject({ end: 2, lastWrite: 1 });
+  });
+
   it.each([
     ['patch', op('patch', { a: 1 })],
     ['update', op('update', { a: 1 })],

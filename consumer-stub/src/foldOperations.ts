@@ -1,4 +1,5 @@
 import type { ResourceOperation } from '../../contract/operation';
+import { dynamoSize, MAX_ITEM_BYTES } from '../../contract/storeLimits';
 import { ConflictError, NotFoundError, OperationFailedError } from './errors';
 
 /** A resource as clients see it: its data fields plus `id`. */
@@ -33,18 +34,25 @@ export interface FoldStep {
   decisions: FoldDecision[];
   /** Index (into `ops`) of the operation whose change `next` carries, when a step carries exactly one. */
   lastWrite?: number;
+  /**
+   * The step ended before a write that would push a requestId of `keep`, or of the step itself, out of
+   * `applied`: their outcomes must be stored before the next step.
+   */
+  windowFull?: boolean;
 }
 
 export interface FoldOptions {
   pk: string;
   resourceId: string;
-  /** RequestIds an item remembers; a step never takes more operations than this, so none of its own drops out. */
+  /** RequestIds an item remembers. */
   appliedWindow: number;
-  /**
-   * Operations (changes and duplicates) one step may take: what is left of the window, or 1 to find which
-   * operation a store refuses.
-   */
+  /** Operations (changes and duplicates) one step may take: 1 to find which operation a store refuses. */
   maxWrites: number;
+  /**
+   * RequestIds in `applied` whose outcome is not stored yet: a redelivery must find each of them there, so a
+   * step never pushes one out (nor one of its own).
+   */
+  keep?: ReadonlySet<string>;
   tombstoneSeconds: number;
   now: Date;
 }
@@ -52,23 +60,24 @@ export interface FoldOptions {
 /**
  * Applies a resource's operations in stream order to its current item, in memory, as sequential application
  * would: a requestId already in `applied` is a duplicate and changes nothing; a business failure changes
- * nothing and ends the step. The caller writes `next` with one conditional write, so several consecutive operations on one
- * resource cost one write that still records every requestId.
+ * nothing and ends the step. The caller writes `next` with one conditional write, so several consecutive
+ * operations on one resource cost one write that still records every requestId. A step ends before a write
+ * whose item would exceed DynamoDB's 400 KB (such a write is taken alone, for the store to judge, as one write
+ * per operation would be) and before a write that would push a requestId to keep out of `applied`.
  */
 export function foldOperations(current: ResourceItem | undefined, ops: readonly ResourceOperation[], from: number, o: FoldOptions): FoldStep {
   let state = current;
   let writes = 0;
-  let taken = 0;
-  const most = Math.min(o.maxWrites, o.appliedWindow);
   let lastWrite: number | undefined;
+  let windowFull = false;
   const decisions: FoldDecision[] = [];
+  const pinned = new Set(o.keep);
   let i = from;
-  while (i < ops.length) {
+  for (; i < ops.length && i - from < o.maxWrites; i++) {
     const op = ops[i]!;
-    i++;
     if (state?.applied.includes(op.requestId)) {
+      pinned.add(op.requestId);
       decisions.push({ kind: 'completed', duplicate: true, ...(state.deleted ? {} : { result: view(state) }) });
-      if (++taken >= most) break;
       continue;
     }
     let change: { data: Record<string, unknown>; deleted: boolean };
@@ -78,15 +87,50 @@ export function foldOperations(current: ResourceItem | undefined, ops: readonly 
       if (!(e instanceof OperationFailedError)) throw e;
       decisions.push({ kind: 'failed', error: e });
       // A step ends at a business failure: a later write of the resource may have to wait until its outcome is stored.
+      i++;
       break;
     }
-    state = itemAfter(state, change, op.requestId, o);
+    if (pushesOut(state, pinned, o.appliedWindow)) {
+      windowFull = true;
+      break;
+    }
+    const next = itemAfter(state, change, op.requestId, o);
+    const tooLarge = itemBytes(next) > MAX_ITEM_BYTES;
+    if (tooLarge && i > from) break;
+    state = next;
     writes++;
-    lastWrite = i - 1;
+    lastWrite = i;
+    pinned.add(op.requestId);
     decisions.push({ kind: 'completed', duplicate: false, ...(state.deleted ? {} : { result: view(state) }) });
-    if (++taken >= most) break;
+    if (tooLarge) {
+      i++;
+      break;
+    }
   }
-  return { end: i, decisions, ...(writes > 0 ? { next: state } : {}), ...(writes === 1 ? { lastWrite } : {}) };
+  return { end: i, decisions, ...(writes > 0 ? { next: state } : {}), ...(writes === 1 ? { lastWrite } : {}), ...(windowFull ? { windowFull } : {}) };
+}
+
+/** Whether appending one requestId to `current.applied` would push out one of `pinned`. */
+function pushesOut(current: ResourceItem | undefined, pinned: ReadonlySet<string>, window: number): boolean {
+  const applied = current?.applied ?? [];
+  const dropped = applied.length - Math.max(0, window - 1);
+  for (let k = 0; k < dropped; k++) if (pinned.has(applied[k]!)) return true;
+  return false;
+}
+
+/**
+ * An item's size as DynamoDB counts it against its 400 KB: each attribute's name and value. Data nested too
+ * deep to walk counts as too large: the marshaller cannot walk it either, and the store refuses it.
+ */
+function itemBytes(item: ResourceItem): number {
+  let size = 0;
+  try {
+    for (const [name, value] of Object.entries(item)) if (value !== undefined) size += Buffer.byteLength(name, 'utf8') + dynamoSize(value);
+  } catch (e) {
+    if (e instanceof RangeError) return Number.POSITIVE_INFINITY;
+    throw e;
+  }
+  return size;
 }
 
 /** The change an operation makes to a resource, or its business failure. */

@@ -3,7 +3,8 @@ import { applyBatch } from './applyBatch';
 import type { Limiter } from './createLimiter';
 import { decodeBatch, type PoisonEntry } from './decodeBatch';
 import { decryptEntries, type DecryptFields } from './decryptEntries';
-import { salvageSubject, subjectOf } from './outcomeSubject';
+import { outcomeOf } from './outcomeOf';
+import { salvageSubject } from './outcomeSubject';
 import type { ResourceStore } from './ResourceStore';
 import type { Outcome, StatusRecorder } from './StatusRecorder';
 import type { Entry, EntryResult } from './types';
@@ -13,6 +14,8 @@ export interface ProcessBatchDeps {
   status: StatusRecorder;
   decrypt: DecryptFields;
   limit: Limiter;
+  /** True once the invocation must start nothing new (see {@link applyBatch}). @default never */
+  outOfTime?: () => boolean;
 }
 
 /** What a batch came to: every entry's result, the poison, and the records to deliver again. */
@@ -42,7 +45,7 @@ export async function processBatch(records: readonly KinesisStreamRecord[], deps
   const poisonIds = poison.flatMap((p) => (p.error.requestId ? [p.error.requestId] : []));
   let known: Set<string>;
   try {
-    known = await deps.limit(() => deps.status.recorded([...entries.map((e) => e.op.requestId), ...poisonIds]));
+    known = await deps.status.recorded([...entries.map((e) => e.op.requestId), ...poisonIds], deps.limit);
   } catch (error) {
     for (const e of entries) results.set(e, { kind: 'held' });
     return { entries, results, poison, heldRecords: new Set(records.map((_, i) => i)), error };
@@ -51,12 +54,10 @@ export async function processBatch(records: readonly KinesisStreamRecord[], deps
   const decided = await decryptEntries(fresh, deps.decrypt, deps.limit);
   const toApply = fresh.filter((e) => decided.get(e)?.kind !== 'failed');
   for (const [e, r] of decided) if (r.kind === 'failed') results.set(e, r);
-  for (const [e, r] of await applyBatch(toApply, decided, deps)) results.set(e, r);
-  for (const [copy, original] of copies) {
-    results.set(copy, results.get(original)?.kind === 'held' ? { kind: 'held' } : { kind: 'completed', duplicate: true, recorded: true });
-  }
+  for (const [e, r] of await applyBatch(toApply, decided, { ...deps, outOfTime: deps.outOfTime ?? (() => false) })) results.set(e, r);
+  for (const [copy, original] of copies) results.set(copy, copyResult(results.get(original)!));
   const freshPoison = poison.filter((p) => p.error.requestId && !known.has(p.error.requestId));
-  const written = await deps.status.recordAll([...entryOutcomes(entries, results), ...freshPoison.map(poisonOutcome)]);
+  const written = await deps.status.recordAll([...entryOutcomes(entries, results), ...freshPoison.map(poisonOutcome)], deps.limit);
   const heldRecords = new Set<number>();
   let error = written.error;
   for (const e of entries) {
@@ -89,13 +90,21 @@ function splitFresh(entries: readonly Entry[], known: ReadonlySet<string>, resul
   return { fresh, copies };
 }
 
+/**
+ * A later copy of a requestId in the batch comes to what its original came to, and writes nothing of its own:
+ * held with it, or its outcome again (a failure stays a failure, not a duplicate of something applied).
+ */
+function copyResult(original: EntryResult): EntryResult {
+  if (original.kind === 'held') return { kind: 'held' };
+  if (original.kind === 'failed') return { kind: 'failed', error: original.error, recorded: true };
+  return { kind: 'completed', duplicate: true, recorded: true };
+}
+
 function entryOutcomes(entries: readonly Entry[], results: ReadonlyMap<Entry, EntryResult>): Outcome[] {
   const out: Outcome[] = [];
   for (const e of entries) {
     const r = results.get(e)!;
-    if (r.kind === 'held' || r.recorded) continue;
-    const subject = subjectOf(e.op);
-    out.push(r.kind === 'failed' ? { subject, status: 'failed', error: r.error } : { subject, status: 'completed', ...(r.result === undefined ? {} : { result: r.result }) });
+    if (r.kind !== 'held' && !r.recorded) out.push(outcomeOf(e, r));
   }
   return out;
 }

@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { KinesisStreamRecord } from 'aws-lambda';
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
@@ -73,12 +73,16 @@ function toOperations(commands: Command[], businessIds: string[]): ResourceOpera
 interface Expected {
   resources: Map<string, { data: Record<string, unknown>; deleted: boolean }>;
   outcomes: Map<string, { status: 'completed' | 'failed'; code?: string; result?: unknown }>;
+  /** Per applied write, the results of it and of every later write of its resource, in order. */
+  laterViews: Map<string, unknown[]>;
 }
 
 /** The definition: one operation after another, the first outcome of a requestId final. */
 function sequentially(ops: ResourceOperation[]): Expected {
   const resources: Expected['resources'] = new Map();
   const outcomes: Expected['outcomes'] = new Map();
+  const laterViews: Expected['laterViews'] = new Map();
+  const writesOf = new Map<string, string[]>();
   for (const op of ops) {
     if (outcomes.has(op.requestId)) continue;
     const pk = resourcesPartition(op.businessId, op.locationId, op.resourceType);
@@ -99,10 +103,15 @@ function sequentially(ops: ResourceOperation[]): Expected {
     else {
       const data = op.operation === 'delete' ? {} : op.operation === 'patch' ? { ...cur!.data, ...op.data } : op.data;
       resources.set(key, { data, deleted: op.operation === 'delete' });
-      outcomes.set(op.requestId, { status: 'completed', ...(op.operation === 'delete' ? {} : { result: { ...data, id: op.resourceId } }) });
+      const result = op.operation === 'delete' ? undefined : { ...data, id: op.resourceId };
+      outcomes.set(op.requestId, { status: 'completed', ...(result === undefined ? {} : { result }) });
+      const earlier = writesOf.get(key) ?? [];
+      writesOf.set(key, [...earlier, op.requestId]);
+      laterViews.set(op.requestId, []);
+      for (const id of [...earlier, op.requestId]) laterViews.get(id)!.push(result);
     }
   }
-  return { resources, outcomes };
+  return { resources, outcomes, laterViews };
 }
 
 /** Records of the operations, in order: runs of one partition key sometimes carried as one aggregate record. */
@@ -120,9 +129,13 @@ function toRecords(ops: ResourceOperation[], aggregate: boolean[]): KinesisStrea
 }
 
 type Fault = 'none' | 'before' | 'after';
+type StoredOutcome = { status: string; code?: string; result?: unknown };
 
-/** Throttles calls as `faults` says, in order: before DynamoDB sees the call, or after it applied it. */
-function faulty(faults: Fault[]): DynamoDBDocumentClient {
+/**
+ * Throttles calls as `faults` says, in order: before DynamoDB sees the call, or after it applied it. Keeps, in
+ * `landed`, the first outcome DynamoDB stored for each requestId.
+ */
+function faulty(faults: Fault[], landed: Map<string, StoredOutcome>): DynamoDBDocumentClient {
   let n = 0;
   const throttled = () => Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $fault: 'client' });
   return {
@@ -130,10 +143,24 @@ function faulty(faults: Fault[]): DynamoDBDocumentClient {
       const f = faults[n++] ?? 'none';
       if (f === 'before') throw throttled();
       const out = await dynamo.send(command as never);
+      for (const item of outcomesStored(command, out)) if (!landed.has(item.requestId as string)) landed.set(item.requestId as string, stored(item));
       if (f === 'after') throw throttled();
       return out;
     },
   } as unknown as DynamoDBDocumentClient;
+}
+
+/** The outcome items a successful call stored. */
+function outcomesStored(command: object, out: unknown): Record<string, unknown>[] {
+  if (command instanceof PutCommand && command.input.TableName === STATUS) return [command.input.Item!];
+  if (!(command instanceof BatchWriteCommand) || !command.input.RequestItems?.[STATUS]) return [];
+  const unprocessed = new Set(((out as { UnprocessedItems?: Record<string, { PutRequest?: { Item?: { requestId?: string } } }[]> }).UnprocessedItems?.[STATUS] ?? []).map((r) => r.PutRequest?.Item?.requestId));
+  return command.input.RequestItems[STATUS].flatMap((r) => (r.PutRequest?.Item && !unprocessed.has(r.PutRequest.Item.requestId as string) ? [r.PutRequest.Item] : []));
+}
+
+function stored(o: Record<string, unknown>): StoredOutcome {
+  const error = o.error as { code?: string } | undefined;
+  return { status: o.status as string, ...(error ? { code: error.code } : {}), ...(o.result === undefined ? {} : { result: o.result }) };
 }
 
 /** Delivers like Lambda: batches of `size` records; after a partial failure, again from the lowest reported one. */
@@ -164,10 +191,10 @@ async function actual(businessIds: string[], ops: ResourceOperation[]) {
     for (const i of out.Items ?? []) resources.set(`${pk}/${i.resourceId}`, { data: i.data, deleted: i.deleted });
   }
   const recorder = new StatusRecorder({ client: dynamo, tableName: STATUS });
-  const outcomes = new Map<string, { status: string; code?: string; result?: unknown }>();
+  const outcomes = new Map<string, StoredOutcome>();
   for (const op of ops) {
     const o = await recorder.outcome(op.requestId);
-    if (o) outcomes.set(op.requestId, { status: o.status, ...(o.error ? { code: o.error.code } : {}), ...(o.result === undefined ? {} : { result: o.result }) });
+    if (o) outcomes.set(op.requestId, stored(o as unknown as Record<string, unknown>));
   }
   expect(STATUS_KIND.outcome).toBe('outcome');
   return { resources, outcomes };
@@ -203,16 +230,22 @@ describe('effects equal sequential application in stream order', () => {
         async (commands, sizes, aggregate, faults) => {
           const businessIds = [`p${randomUUID().slice(0, 8)}`, `q${randomUUID().slice(0, 8)}`];
           const ops = toOperations(commands, businessIds);
-          await deliver(toRecords(ops, aggregate), sizes, faulty(faults));
+          const landed = new Map<string, StoredOutcome>();
+          await deliver(toRecords(ops, aggregate), sizes, faulty(faults, landed));
           const want = sequentially(ops);
           const got = await actual(businessIds, ops);
           expect(got.resources).toEqual(want.resources);
+          // An outcome stored first is never overwritten.
+          expect(got.outcomes).toEqual(new Map([...got.outcomes.keys()].map((id) => [id, landed.get(id)])));
           // A write's result is recorded as of its turn, or, when its outcome write was lost and a redelivery
           // found it applied, as the resource is then; lists and failures are recorded before later writes.
-          const shape = (m: Map<string, { status: string; code?: string; result?: unknown }>, writes: Set<string>) =>
+          const shape = (m: Map<string, StoredOutcome>, writes: Set<string>) =>
             new Map([...m].map(([id, o]) => [id, writes.has(id) ? { status: o.status, code: o.code } : o]));
           const writes = new Set(ops.filter((o) => o.operation !== 'list').map((o) => o.requestId));
           expect(shape(got.outcomes, writes)).toEqual(shape(want.outcomes as never, writes));
+          for (const [id, o] of got.outcomes) {
+            if (writes.has(id) && o.status === 'completed') expect(want.laterViews.get(id)).toContainEqual(o.result);
+          }
         },
       ),
       runs,
