@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { isConditionalCheckFailed, isResourceNotFound, isRetryableAwsError, isValidationError } from './awsErrors';
+import {
+  isAccessDenied,
+  isConditionalCheckFailed,
+  isExpiredIterator,
+  isInvalidArgument,
+  isResourceNotFound,
+  isRetryableAwsError,
+  isValidationError,
+} from './awsErrors';
 
 const named = (name: string, extra: Record<string, unknown> = {}) => Object.assign(new Error(name), { name, ...extra });
 
@@ -53,5 +61,39 @@ describe('named answers', () => {
   it('is false for nothing at all and for a plain object that only looks like an error', () => {
     expect([isConditionalCheckFailed(undefined), isValidationError(undefined), isResourceNotFound(undefined)]).toEqual([false, false, false]);
     expect(isResourceNotFound({ name: 'ResourceNotFoundException' })).toBe(false);
+  });
+});
+
+describe('isAccessDenied', () => {
+  it.each(['AccessDeniedException', 'UnrecognizedClientException'])('takes %s for refused credentials', (name) => {
+    expect(isAccessDenied(named(name, { $metadata: { httpStatusCode: 400 } }))).toBe(true);
+  });
+
+  it.each([
+    ['a missing resource', named('ResourceNotFoundException')],
+    ['a KMS key denial', named('KMSAccessDeniedException')],
+    ['an expired token', named('ExpiredTokenException')],
+    ['a network error', Object.assign(new Error('connect'), { code: 'ECONNREFUSED' })],
+    ['undefined', undefined],
+  ])('does not take %s for one', (_what, e) => {
+    expect(isAccessDenied(e)).toBe(false);
+  });
+});
+
+describe('Kinesis iterator answers', () => {
+  it('tells an expired iterator by name only', () => {
+    expect([isExpiredIterator(named('ExpiredIteratorException')), isExpiredIterator(named('InvalidArgumentException')), isExpiredIterator(undefined)]).toEqual([
+      true,
+      false,
+      false,
+    ]);
+  });
+
+  it('tells a refused argument by name only', () => {
+    expect([isInvalidArgument(named('InvalidArgumentException')), isInvalidArgument(named('ExpiredIteratorException')), isInvalidArgument(undefined)]).toEqual([
+      true,
+      false,
+      false,
+    ]);
   });
 });

@@ -46,3 +46,19 @@ export function isValidationError(e: unknown): boolean {
 export function isResourceNotFound(e: unknown): boolean {
   return e instanceof Error && e.name === 'ResourceNotFoundException';
 }
+
+/** The caller's credentials were refused, or may not make the call (`AccessDeniedException`, `UnrecognizedClientException`). */
+export function isAccessDenied(e: unknown): boolean {
+  const name = (e as Error | undefined)?.name;
+  return name === 'AccessDeniedException' || name === 'UnrecognizedClientException';
+}
+
+/** A Kinesis shard iterator was used after it expired (5 minutes): a new one must be made. */
+export function isExpiredIterator(e: unknown): boolean {
+  return (e as Error | undefined)?.name === 'ExpiredIteratorException';
+}
+
+/** Kinesis refused an argument, e.g. a starting sequence number that is not of this stream. */
+export function isInvalidArgument(e: unknown): boolean {
+  return (e as Error | undefined)?.name === 'InvalidArgumentException';
+}

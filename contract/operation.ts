@@ -1,8 +1,11 @@
 import * as v from 'valibot';
 
 /**
- * The stream message: one record per resource operation, in the seed's `ResourceOperation` format.
- * Gateway and consumer both import this module; nothing else defines the message.
+ * The stream message: one record per resource operation, a {@link ResourceOperation} as UTF-8 JSON. Every
+ * record names its tenant scope (`businessId`, `locationId`, `resourceType`), the `operation`, its `requestId`
+ * and `timestamp`; create, update and patch carry `resourceId` and `data`, delete `resourceId`, list
+ * `pagination` and optional `filters`. Gateway and consumer both import this module; nothing else defines the
+ * message.
  */
 
 /** Operations a permission and a record may name. */
@@ -42,11 +45,12 @@ const base = {
   resourceType: ResourceTypeSchema,
   timestamp: v.pipe(v.string(), v.isoTimestamp()),
   requestId: RequestIdSchema,
-  /** The caller's `sub`, for audit and status ownership (additive to the seed's format). */
+  // The members below are optional: a record is complete without them, and a writer that has none omits them.
+  /** The caller's `sub`, for audit and status ownership. */
   sub: v.optional(v.string()),
-  /** The accepting HTTP request's correlation id (`X-Request-ID`), for tracing across logs (additive). */
+  /** The accepting HTTP request's correlation id (`X-Request-ID`), for tracing across logs. */
   correlationId: v.optional(v.pipe(v.string(), v.maxLength(128))),
-  /** Names of `data` fields whose values are ciphertexts (field encryption, additive). */
+  /** Names of `data` fields (or list `filters`) whose values are ciphertexts (`encryptedField.ts`). */
   encryptedFields: v.optional(v.array(v.string())),
 };
 

@@ -6,6 +6,7 @@ import {
   type Shard,
 } from '@aws-sdk/client-kinesis';
 import type { KinesisStreamEvent } from 'aws-lambda';
+import { isExpiredIterator, isInvalidArgument } from '../common/awsErrors';
 import { batchLength, isBatchReady, type BatchLimits } from './batchWindow';
 import { initialCheckpoint, type Checkpoint, type CheckpointStore } from './checkpointStore';
 import type { DeadLetterFile } from './deadLetterFile';
@@ -216,7 +217,7 @@ export class ShardPoller {
       if (!out.NextShardIterator) this.#endOfShard = true;
     } catch (e) {
       // An expired iterator is re-made from the checkpoint, which is only right when nothing is pending.
-      if ((e as Error).name === 'ExpiredIteratorException' && this.#pending.length === 0) this.#iterator = undefined;
+      if (isExpiredIterator(e) && this.#pending.length === 0) this.#iterator = undefined;
       throw e;
     }
   }
@@ -234,7 +235,7 @@ export class ShardPoller {
       );
     const out = await open(at).catch(async (e: unknown) => {
       // A sequence number of another stream (this one was made again under the same name): start over.
-      if (!at || (e as Error).name !== 'InvalidArgumentException') throw e;
+      if (!at || !isInvalidArgument(e)) throw e;
       this.#d.logger.warn('the checkpoint is not of this stream; reading the shard from its start', { shardId: this.shardId, error: String(e) });
       this.#checkpoint = initialCheckpoint(this.shardId, this.#checkpoint.shardStart);
       return open(undefined);

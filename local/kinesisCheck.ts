@@ -1,7 +1,7 @@
 import { DescribeStreamSummaryCommand, ListShardsCommand, PutRecordCommand } from '@aws-sdk/client-kinesis';
 import { parseArgs } from 'node:util';
 import { createKinesisClient } from '../common/awsClients';
-import { isResourceNotFound } from '../common/awsErrors';
+import { isAccessDenied, isResourceNotFound } from '../common/awsErrors';
 import { LOCAL_DEFAULTS } from '../common/localDefaults';
 import { encodeOperation, partitionKey, type ResourceOperation } from '../contract/operation';
 
@@ -57,7 +57,7 @@ try {
   const hint =
     isResourceNotFound(err)
       ? `stream "${streamName}" not found in ${endpoint ?? region}: create it, or check KINESIS_STREAM_NAME and AWS_REGION`
-      : err.name === 'AccessDeniedException' || err.name === 'UnrecognizedClientException'
+      : isAccessDenied(err)
         ? 'access denied: check the credentials and their kinesis:DescribeStreamSummary / PutRecord permissions'
         : (err as { code?: string }).code === 'ECONNREFUSED'
           ? `nothing listens at ${endpoint}: is the local stack running (npm start)?`

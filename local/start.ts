@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createDynamoClient, createKinesisClient } from '../common/awsClients';
 import { LOCAL_DEFAULTS } from '../common/localDefaults';
+import { TIMED_OUT, withTimeout } from '../common/withTimeout';
 import { ensureLocalFieldKey } from './fieldKey';
 import { ensureStream, ensureTables } from './provision';
 import { DEV_JWT_SECRET, signToken } from './signToken';
@@ -82,7 +83,7 @@ async function stop(code: number): Promise<void> {
   for (const { proc } of [...children].reverse()) {
     if (proc.exitCode !== null || proc.signalCode !== null) continue;
     proc.kill('SIGTERM');
-    await Promise.race([new Promise((r) => proc.once('exit', r)), sleep(30_000).then(() => proc.kill('SIGKILL'))]);
+    if ((await withTimeout(new Promise((r) => proc.once('exit', r)), 30_000)) === TIMED_OUT) proc.kill('SIGKILL');
   }
   process.exit(code);
 }

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { kmsKeyring, localKeyring } from '../common/fieldEncryption/keyrings';
+import { envelopeCiphertext } from '../common/test/envelopeCiphertext';
 import { fakeKms, kmsError } from '../common/test/fakeKms';
+import { fieldEncryptionContext } from '../contract/encryptedField';
 import { createFieldEncryptor } from '../app/src/crypto/FieldEncryptor';
 import { startHarness, type Harness, type StreamRecord } from '../app/test/harness';
 import type { ResourceOperation } from '../contract/operation';
@@ -151,6 +153,22 @@ describe('field encryption', () => {
       status: 'failed',
       error: { code: 'DECRYPTION_FAILED', message: 'field data.patientName could not be decrypted: the ciphertext belongs to another resource or field' },
     });
+  });
+
+  it('completes a record whose field carries a version-1 envelope, as a gateway writing version 1 does, during a rolling deployment', async () => {
+    const keyring = localKeyring(join(dir, 'field-encryption.key'));
+    // A version-1 gateway: the same record, its field's envelope without `v` and without `request`.
+    const v1Gateway = h.app({
+      prepareRecord: async (op) => {
+        const record = op as Extract<ResourceOperation, { operation: 'create' }>;
+        const envelope = { subject: record.resourceId, field: 'data.patientName', value: record.data.patientName };
+        const ciphertext = await envelopeCiphertext(keyring, fieldEncryptionContext(record), envelope);
+        return { ...record, data: { ...record.data, patientName: ciphertext }, encryptedFields: ['patientName'] };
+      },
+    });
+    const created = await send(v1Gateway, A, tokens.a, 'POST', path(A), { data: { patientName: NAME, service: 'rolling' } });
+    expect((await recordOf(created.requestId)).bytes.includes(NAME)).toBe(false);
+    expect(await statusOf(created.requestId, tokens.a)).toMatchObject({ status: 'completed', result: { id: created.id, patientName: NAME, service: 'rolling' } });
   });
 
   it('answers 503 ENCRYPTION_UNAVAILABLE and writes nothing when the key cannot be used', async () => {

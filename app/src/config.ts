@@ -134,12 +134,31 @@ const EnvSchema = v.object({
   GATEWAY_BODY_BUDGET_BYTES: v.optional(envInt(2 * MAX_RECORD_BYTES, 64 * 1024 ** 3), String(DEFAULT_BODY_BUDGET_BYTES)),
 });
 
+type Env = v.InferOutput<typeof EnvSchema>;
+
 /**
  * Reads and validates the gateway's environment. The only reader of `process.env` in the gateway.
  * @throws ConfigError naming the first bad variable.
  */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const e = parseEnv(EnvSchema, env, (m) => new ConfigError(`invalid configuration: ${m}`));
+  checkCombinations(e);
+  return {
+    port: e.PORT,
+    logLevel: e.LOG_LEVEL,
+    region: e.AWS_REGION,
+    metricsNamespace: e.METRICS_NAMESPACE,
+    kinesis: kinesisConfig(e),
+    status: statusConfig(e),
+    spool: spoolConfig(e),
+    fieldEncryption: fieldEncryptionConfig(e),
+    auth: authConfig(e),
+    admission: { bodyBudgetBytes: e.GATEWAY_BODY_BUDGET_BYTES },
+  };
+}
+
+/** The rules between variables that each variable's own schema cannot state. */
+function checkCombinations(e: Env): void {
   if (!e.JWT_SECRET && !e.JWT_JWKS_URL) {
     throw new ConfigError('invalid configuration: set JWT_SECRET (HS256) or JWT_JWKS_URL (RS256/ES256)');
   }
@@ -149,54 +168,62 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.JWT_SECRET && e.JWT_JWKS_URL) {
     throw new ConfigError('invalid configuration: set only one of JWT_SECRET and JWT_JWKS_URL');
   }
+}
+
+function kinesisConfig(e: Env): Config['kinesis'] {
   return {
-    port: e.PORT,
-    logLevel: e.LOG_LEVEL,
-    region: e.AWS_REGION,
-    metricsNamespace: e.METRICS_NAMESPACE,
-    kinesis: {
-      streamName: e.KINESIS_STREAM_NAME,
-      shardCount: e.KINESIS_SHARD_COUNT,
-      endpoint: e.KINESIS_ENDPOINT,
-      createStream: e.KINESIS_CREATE_STREAM,
-      batching: e.KINESIS_BATCHING,
-      timeoutMs: e.KINESIS_TIMEOUT_MS,
-      maxBatchRecords: e.KINESIS_MAX_BATCH_RECORDS,
-      maxBatchBytes: e.KINESIS_MAX_BATCH_BYTES,
-      maxInFlight: e.KINESIS_MAX_IN_FLIGHT,
-      lingerMs: e.KINESIS_LINGER_MS,
-      retry: {
-        baseMs: e.KINESIS_RETRY_BASE_MS,
-        capMs: e.KINESIS_RETRY_CAP_MS,
-        maxAttempts: e.KINESIS_RETRY_MAX_ATTEMPTS,
-        deadlineMs: e.KINESIS_RETRY_DEADLINE_MS,
-      },
+    streamName: e.KINESIS_STREAM_NAME,
+    shardCount: e.KINESIS_SHARD_COUNT,
+    endpoint: e.KINESIS_ENDPOINT,
+    createStream: e.KINESIS_CREATE_STREAM,
+    batching: e.KINESIS_BATCHING,
+    timeoutMs: e.KINESIS_TIMEOUT_MS,
+    maxBatchRecords: e.KINESIS_MAX_BATCH_RECORDS,
+    maxBatchBytes: e.KINESIS_MAX_BATCH_BYTES,
+    maxInFlight: e.KINESIS_MAX_IN_FLIGHT,
+    lingerMs: e.KINESIS_LINGER_MS,
+    retry: {
+      baseMs: e.KINESIS_RETRY_BASE_MS,
+      capMs: e.KINESIS_RETRY_CAP_MS,
+      maxAttempts: e.KINESIS_RETRY_MAX_ATTEMPTS,
+      deadlineMs: e.KINESIS_RETRY_DEADLINE_MS,
     },
-    status: {
-      tableName: e.STATUS_TABLE_NAME,
-      endpoint: e.DYNAMODB_ENDPOINT,
-      retentionSeconds: e.STATUS_RETENTION_DAYS * 86400,
-      maxWaiting: e.STATUS_WAIT_MAX_WAITING,
-    },
-    spool: {
-      dir: e.SPOOL_DIR ?? `${e.DATA_DIR}/spool`,
-      maxBytes: e.SPOOL_MAX_BYTES,
-      drainMs: e.SPOOL_DRAIN_MS,
-      shared: e.SPOOL_SHARED,
-    },
-    fieldEncryption: {
-      sensitiveFields: e.SENSITIVE_FIELDS,
-      kmsKeyArn: e.FIELD_ENCRYPTION_KEY_ARN,
-      localKeyFile: e.FIELD_ENCRYPTION_KEY_FILE,
-    },
-    auth: {
-      secret: e.JWT_SECRET ? new TextEncoder().encode(e.JWT_SECRET) : undefined,
-      jwksUrl: e.JWT_JWKS_URL ? new URL(e.JWT_JWKS_URL) : undefined,
-      issuer: e.JWT_ISSUER,
-      audience: e.JWT_AUDIENCE,
-      tokenCacheSize: e.JWT_CACHE_SIZE,
-      clockToleranceSeconds: e.JWT_CLOCK_TOLERANCE_SECONDS,
-    },
-    admission: { bodyBudgetBytes: e.GATEWAY_BODY_BUDGET_BYTES },
+  };
+}
+
+function statusConfig(e: Env): Config['status'] {
+  return {
+    tableName: e.STATUS_TABLE_NAME,
+    endpoint: e.DYNAMODB_ENDPOINT,
+    retentionSeconds: e.STATUS_RETENTION_DAYS * 86400,
+    maxWaiting: e.STATUS_WAIT_MAX_WAITING,
+  };
+}
+
+function spoolConfig(e: Env): Config['spool'] {
+  return {
+    dir: e.SPOOL_DIR ?? `${e.DATA_DIR}/spool`,
+    maxBytes: e.SPOOL_MAX_BYTES,
+    drainMs: e.SPOOL_DRAIN_MS,
+    shared: e.SPOOL_SHARED,
+  };
+}
+
+function fieldEncryptionConfig(e: Env): Config['fieldEncryption'] {
+  return {
+    sensitiveFields: e.SENSITIVE_FIELDS,
+    kmsKeyArn: e.FIELD_ENCRYPTION_KEY_ARN,
+    localKeyFile: e.FIELD_ENCRYPTION_KEY_FILE,
+  };
+}
+
+function authConfig(e: Env): Config['auth'] {
+  return {
+    secret: e.JWT_SECRET ? new TextEncoder().encode(e.JWT_SECRET) : undefined,
+    jwksUrl: e.JWT_JWKS_URL ? new URL(e.JWT_JWKS_URL) : undefined,
+    issuer: e.JWT_ISSUER,
+    audience: e.JWT_AUDIENCE,
+    tokenCacheSize: e.JWT_CACHE_SIZE,
+    clockToleranceSeconds: e.JWT_CLOCK_TOLERANCE_SECONDS,
   };
 }

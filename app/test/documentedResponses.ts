@@ -34,8 +34,10 @@ export class DocumentedResponses {
   readonly #ajv = new Ajv2020({ strict: false, allErrors: true });
   readonly #compiled = new Map<string, ValidateFunction>();
   readonly #paths: { template: string; pattern: RegExp }[];
+  readonly #doc: OpenApiDocument;
 
-  constructor(private readonly doc: OpenApiDocument) {
+  constructor(doc: OpenApiDocument) {
+    this.#doc = doc;
     addFormats(this.#ajv);
     this.#ajv.addSchema(doc as object, DOC_ID);
     this.#paths = Object.keys(doc.paths).map((template) => ({
@@ -70,7 +72,7 @@ export class DocumentedResponses {
   #response(method: string, path: string, status: number): { response: ResponseObject; pointer: string } | string {
     const template = this.#paths.find((p) => p.pattern.test(path))?.template;
     if (template === undefined) return status === 404 ? this.#resolve('#/components/responses/NotFound') : `undocumented path ${path}`;
-    const op = this.doc.paths[template]![method.toLowerCase()];
+    const op = this.#doc.paths[template]![method.toLowerCase()];
     if (!op) return status === 405 ? this.#resolve('#/components/responses/MethodNotAllowed') : `${method} is not documented on ${template}, and the answer is not 405`;
     const response = op.responses[String(status)];
     if (!response) return `status ${status} is not documented for ${method} ${template}`;
@@ -80,14 +82,14 @@ export class DocumentedResponses {
 
   #resolve(ref: string): { response: ResponseObject; pointer: string } {
     const name = ref.split('/').pop()!;
-    return { response: this.doc.components.responses[name]!, pointer: ref };
+    return { response: this.#doc.components.responses[name]!, pointer: ref };
   }
 
   #headerProblems(response: ResponseObject, res: Response): string[] {
     const out: string[] = [];
     for (const [name, h] of Object.entries(response.headers ?? {})) {
       const refName = h.$ref?.split('/').pop();
-      const header = refName ? this.doc.components.headers[refName]! : h;
+      const header = refName ? this.#doc.components.headers[refName]! : h;
       const value = res.headers.get(name);
       if (value === null) {
         if (header.required) out.push(`header ${name} is missing`);

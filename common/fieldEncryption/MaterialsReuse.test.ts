@@ -67,7 +67,7 @@ describe('MaterialsReuse', () => {
   it('encrypts many values at once while materials retire under them; the SDK reads every one', async () => {
     const reuse = MaterialsReuse.over(keyring, CACHE, { maxUses: 7, maxAgeMs: 60_000 });
     const values = Array.from({ length: 300 }, (_, i) => `patient ${i}`);
-    const ciphertexts = await Promise.all(values.map((value, i) => encryptField(reuse, scope, { subject: `r-${i}`, field: 'patientName' }, value)));
+    const ciphertexts = await Promise.all(values.map((value, i) => encryptField(reuse, scope, { subject: `r-${i}`, field: 'patientName', request: 'request-1' }, value)));
     const { decrypt } = buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT);
     const plain = await Promise.all(ciphertexts.map(async (c) => JSON.parse((await decrypt(keyring, Buffer.from(c, 'base64'))).plaintext.toString()).value));
     expect(plain).toEqual(values);
@@ -126,7 +126,7 @@ describe('MaterialsReuse and values longer than a frame', () => {
   it('encrypts them under the whole data-key bounds, not the bounds divided by the reuse', async () => {
     const reuse = MaterialsReuse.over(keyring, CACHE, { maxUses: 100, maxAgeMs: 60_000 });
     const onEncrypt = vi.spyOn(keyring, 'onEncrypt');
-    for (let i = 0; i < 300; i++) await encryptField(reuse, scope, { subject: `r-${i}`, field: 'notes' }, 'x'.repeat(2048));
+    for (let i = 0; i < 300; i++) await encryptField(reuse, scope, { subject: `r-${i}`, field: 'notes', request: 'request-1' }, 'x'.repeat(2048));
     // One data key serves all 300 (10,000 allowed): the keyring made one.
     expect(onEncrypt).toHaveBeenCalledTimes(1);
     onEncrypt.mockRestore();

@@ -28,18 +28,21 @@ interface Entry {
  * value that holds them has finished with them.
  */
 export class MaterialsReuse {
-  private readonly byScope = new Map<string, Entry>();
+  readonly #byScope = new Map<string, Entry>();
+  /** The caching materials manager beneath, its message bound divided by the reuse. */
+  readonly manager: NodeMaterialsManager;
+  /**
+   * A caching materials manager with the whole bounds, for values longer than a frame: they go through the
+   * SDK's `encrypt()`, one lookup each, so on `manager` they would use up a data key 100 times sooner.
+   */
+  readonly perMessage: NodeMaterialsManager;
+  readonly #bounds: MaterialsReuseBounds;
 
-  private constructor(
-    /** The caching materials manager beneath, its message bound divided by the reuse. */
-    readonly manager: NodeMaterialsManager,
-    /**
-     * A caching materials manager with the whole bounds, for values longer than a frame: they go through the
-     * SDK's `encrypt()`, one lookup each, so on `manager` they would use up a data key 100 times sooner.
-     */
-    readonly perMessage: NodeMaterialsManager,
-    private readonly bounds: MaterialsReuseBounds,
-  ) {}
+  private constructor(manager: NodeMaterialsManager, perMessage: NodeMaterialsManager, bounds: MaterialsReuseBounds) {
+    this.manager = manager;
+    this.perMessage = perMessage;
+    this.#bounds = bounds;
+  }
 
   /**
    * Over a caching materials manager whose message bound is divided by `reuse.maxUses`, so that a data key
@@ -60,9 +63,9 @@ export class MaterialsReuse {
   /** Materials for one message of `suite` under `context`. Use them before the next event-loop turn. */
   get(suite: NodeAlgorithmSuite, context: FieldEncryptionContext, plaintextLength: number, now = Date.now()): Promise<NodeEncryptionMaterial> {
     const key = `${suite.id}\u0000${JSON.stringify(Object.entries(context).sort(([a], [b]) => (a < b ? -1 : 1)))}`;
-    let entry = this.byScope.get(key);
-    if (entry && (entry.uses >= this.bounds.maxUses || now >= entry.until)) {
-      this.retire(entry);
+    let entry = this.#byScope.get(key);
+    if (entry && (entry.uses >= this.#bounds.maxUses || now >= entry.until)) {
+      this.#retire(entry);
       entry = undefined;
     }
     if (!entry) {
@@ -72,24 +75,24 @@ export class MaterialsReuse {
         plaintextLength,
         commitmentPolicy: CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT,
       });
-      const fresh: Entry = { materials, uses: 0, until: now + this.bounds.maxAgeMs };
+      const fresh: Entry = { materials, uses: 0, until: now + this.#bounds.maxAgeMs };
       entry = fresh;
-      this.byScope.set(key, fresh);
+      this.#byScope.set(key, fresh);
       // A failed lookup is not kept: the next value asks again.
-      materials.catch(() => this.byScope.get(key) === fresh && this.byScope.delete(key));
+      materials.catch(() => this.#byScope.get(key) === fresh && this.#byScope.delete(key));
       // A scope that goes quiet does not keep its data key in memory past maxAgeMs.
       setTimeout(() => {
-        if (this.byScope.get(key) !== fresh) return;
-        this.byScope.delete(key);
-        this.retire(fresh);
-      }, this.bounds.maxAgeMs).unref();
+        if (this.#byScope.get(key) !== fresh) return;
+        this.#byScope.delete(key);
+        this.#retire(fresh);
+      }, this.#bounds.maxAgeMs).unref();
     }
     entry.uses++;
     return entry.materials;
   }
 
   /** Zeroes the entry's data key once every value that holds its materials has run (a turn after they resolve). */
-  private retire(entry: Entry): void {
+  #retire(entry: Entry): void {
     entry.materials.then(
       (m) => setImmediate(() => m.zeroUnencryptedDataKey()),
       () => {},

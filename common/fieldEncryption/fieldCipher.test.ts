@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { FieldBinding } from '../../contract/encryptedField';
+import { envelopeCiphertext } from '../test/envelopeCiphertext';
 import { fakeKms, kmsError } from '../test/fakeKms';
 import { FieldDecryptionError, KeyUnavailableError } from './errors';
 import { buildClient, CommitmentPolicy } from '@aws-crypto/client-node';
@@ -20,7 +21,7 @@ function keyFile(): string {
 }
 const keyring = localKeyring(keyFile());
 const scope = { businessId: 'business-123', locationId: 'location-456', resourceType: 'appointment' };
-const binding: FieldBinding = { subject: 'appointment-1', field: 'data.patientName' };
+const binding: FieldBinding = { subject: 'appointment-1', field: 'data.patientName', request: 'request-1' };
 
 describe('encryptField and decryptField', () => {
   it('round-trips any JSON value', async () => {
@@ -36,7 +37,7 @@ describe('encryptField and decryptField', () => {
     for (const value of ['John Doe', 'x'.repeat(5000)]) {
       const ciphertext = await encryptField(cached, scope, binding, value);
       const { plaintext, messageHeader } = await decrypt(keyring, Buffer.from(ciphertext, 'base64'));
-      expect(JSON.parse(plaintext.toString())).toEqual({ subject: binding.subject, field: binding.field, value });
+      expect(JSON.parse(plaintext.toString())).toEqual({ v: 2, subject: binding.subject, field: binding.field, request: binding.request, value });
       expect({ ...messageHeader.encryptionContext }).toEqual(scope);
       expect(messageHeader.suiteId).toBe(FIELD_SUITE);
     }
@@ -51,15 +52,41 @@ describe('encryptField and decryptField', () => {
   });
 
   it('refuses a ciphertext of one request in another request on the same resource', async () => {
-    const ciphertext = await encryptField(keyring, scope, { ...binding, request: 'request-1' }, 'John Doe');
-    expect(await decryptField(keyring, scope, { ...binding, request: 'request-1' }, ciphertext)).toBe('John Doe');
+    const ciphertext = await encryptField(keyring, scope, binding, 'John Doe');
+    expect(await decryptField(keyring, scope, binding, ciphertext)).toBe('John Doe');
     const error = await decryptField(keyring, scope, { ...binding, request: 'request-2' }, ciphertext).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(FieldDecryptionError);
     expect((error as Error).message).toContain('another resource or field');
   });
 
-  it('still reads an envelope made before envelopes named their request (records of a previous gateway)', async () => {
-    const before = await encryptField(keyring, scope, binding, 'John Doe');
-    expect(await decryptField(keyring, scope, { ...binding, request: 'request-9' }, before)).toBe('John Doe');
+  describe('a version-1 envelope (no v), as a version-1 gateway wrote it, for a rolling deployment', () => {
+    it('decrypts when it names no request, in any request on its resource', async () => {
+      const v1 = await envelopeCiphertext(keyring, scope, { subject: binding.subject, field: binding.field, value: 'John Doe' });
+      expect(await decryptField(keyring, scope, { ...binding, request: 'request-9' }, v1)).toBe('John Doe');
+    });
+
+    it('decrypts in the request it names and is refused in another', async () => {
+      const v1 = await envelopeCiphertext(keyring, scope, { subject: binding.subject, field: binding.field, request: 'request-1', value: 'John Doe' });
+      expect(await decryptField(keyring, scope, binding, v1)).toBe('John Doe');
+      await expect(decryptField(keyring, scope, { ...binding, request: 'request-2' }, v1)).rejects.toThrow('another resource or field');
+    });
+
+    it('is refused on another resource or field like version 2', async () => {
+      const v1 = await envelopeCiphertext(keyring, scope, { subject: binding.subject, field: binding.field, value: 'John Doe' });
+      await expect(decryptField(keyring, scope, { ...binding, subject: 'appointment-2' }, v1)).rejects.toThrow('another resource or field');
+      await expect(decryptField(keyring, scope, { ...binding, field: 'data.notes' }, v1)).rejects.toThrow('another resource or field');
+    });
+  });
+
+  it.each([
+    ['a version-2 envelope without its request', { v: 2, subject: binding.subject, field: binding.field, value: 'John Doe' }],
+    ['an envelope of an unknown version', { v: 3, subject: binding.subject, field: binding.field, request: binding.request, value: 'John Doe' }],
+    ['an envelope with an unknown member', { v: 2, subject: binding.subject, field: binding.field, request: binding.request, value: 'John Doe', extra: 1 }],
+  ])('refuses %s as not a field envelope', async (_, envelope) => {
+    const ciphertext = await envelopeCiphertext(keyring, scope, envelope);
+    const error = await decryptField(keyring, scope, binding, ciphertext).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(FieldDecryptionError);
+    expect((error as Error).message).toContain('not a field envelope');
   });
 
   it.each([

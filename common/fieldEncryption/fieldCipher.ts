@@ -11,7 +11,14 @@ import {
 import { getEncryptionInfo } from '@aws-crypto/encrypt-node/build/main/src/encrypt_stream';
 import { getEncryptFrame } from '@aws-crypto/encrypt-node/build/main/src/framed_encrypt_stream';
 import * as v from 'valibot';
-import { FieldEnvelopeSchema, type FieldBinding, type FieldEncryptionContext } from '../../contract/encryptedField';
+import {
+  FIELD_ENVELOPE_VERSION,
+  FieldEnvelopeSchema,
+  fieldEnvelopeVersion,
+  type FieldBinding,
+  type FieldEncryptionContext,
+  type FieldEnvelope,
+} from '../../contract/encryptedField';
 import { FieldDecryptionError, isTransientKeyError, KeyUnavailableError } from './errors';
 import { MaterialsReuse } from './MaterialsReuse';
 
@@ -89,7 +96,7 @@ export async function encryptField(
   binding: FieldBinding,
   value: unknown,
 ): Promise<string> {
-  const envelope = { subject: binding.subject, field: binding.field, ...(binding.request ? { request: binding.request } : {}), value };
+  const envelope: FieldEnvelope = { v: FIELD_ENVELOPE_VERSION, subject: binding.subject, field: binding.field, request: binding.request, value };
   const plaintext = Buffer.from(JSON.stringify(envelope), 'utf8');
   return (await encryptMessage(materials, context, plaintext)).toString('base64');
 }
@@ -129,12 +136,20 @@ export async function decryptField(
   } catch {
     throw new FieldDecryptionError(binding.field, 'the plaintext is not a field envelope');
   }
-  // An envelope names its request since that member was added; one from before names none (see FieldBinding).
-  const otherRequest = envelope.request !== undefined && envelope.request !== binding.request;
-  if (envelope.subject !== binding.subject || envelope.field !== binding.field || otherRequest) {
+  if (envelope.subject !== binding.subject || envelope.field !== binding.field || !sameRequest(envelope, binding)) {
     throw new FieldDecryptionError(binding.field, 'the ciphertext belongs to another resource or field');
   }
   return envelope.value;
+}
+
+/** Version 2 always names its request; version 1 may name none, and one it names must match (FieldEnvelopeSchema). */
+function sameRequest(envelope: FieldEnvelope, binding: FieldBinding): boolean {
+  switch (fieldEnvelopeVersion(envelope)) {
+    case FIELD_ENVELOPE_VERSION:
+      return envelope.request === binding.request;
+    case 1:
+      return envelope.request === undefined || envelope.request === binding.request;
+  }
 }
 
 function sameContext(actual: Record<string, string>, expected: Record<string, string>): boolean {

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../common/ConfigError';
+import { LOCAL_DEFAULTS } from '../../common/localDefaults';
+import { DEFAULT_METRICS_NAMESPACE } from '../../common/metricNames';
+import { DEFAULT_STATUS_RETENTION_SECONDS } from '../../contract/status';
 import { readConfig } from './config';
 
 const required = { RESOURCES_TABLE_NAME: 'resources', STATUS_TABLE_NAME: 'status' };
@@ -9,9 +12,9 @@ describe('readConfig', () => {
     expect(readConfig(required)).toEqual({
       resourcesTableName: 'resources',
       statusTableName: 'status',
-      statusRetentionSeconds: 7 * 24 * 3600,
-      region: 'us-east-1',
-      metricsNamespace: 'ResourceGateway',
+      statusRetentionSeconds: DEFAULT_STATUS_RETENTION_SECONDS,
+      region: LOCAL_DEFAULTS.region,
+      metricsNamespace: DEFAULT_METRICS_NAMESPACE,
       logLevel: 'INFO',
     });
   });

@@ -1,7 +1,9 @@
 import * as v from 'valibot';
 import { ConfigError } from '../../common/ConfigError';
-import { DEFAULT_METRICS_NAMESPACE } from '../../common/metricNames';
 import { envInt, envKmsKeyArn, envNonEmpty, envUrl, parseEnv } from '../../common/env';
+import { LOCAL_DEFAULTS } from '../../common/localDefaults';
+import { DEFAULT_METRICS_NAMESPACE } from '../../common/metricNames';
+import { DEFAULT_STATUS_RETENTION_SECONDS } from '../../contract/status';
 
 export { ConfigError } from '../../common/ConfigError';
 
@@ -23,8 +25,8 @@ export interface ConsumerConfig {
 const EnvSchema = v.object({
   RESOURCES_TABLE_NAME: envNonEmpty,
   STATUS_TABLE_NAME: envNonEmpty,
-  STATUS_RETENTION_DAYS: v.optional(envInt(1, 3650), '7'),
-  AWS_REGION: v.optional(envNonEmpty, 'us-east-1'),
+  STATUS_RETENTION_DAYS: v.optional(envInt(1, 3650), String(DEFAULT_STATUS_RETENTION_SECONDS / 86400)),
+  AWS_REGION: v.optional(envNonEmpty, LOCAL_DEFAULTS.region),
   DYNAMODB_ENDPOINT: v.optional(envUrl),
   POWERTOOLS_METRICS_NAMESPACE: v.optional(envNonEmpty, DEFAULT_METRICS_NAMESPACE),
   LOG_LEVEL: v.optional(
@@ -38,8 +40,9 @@ const EnvSchema = v.object({
 /**
  * Reads and validates the consumer's environment, failing fast with the variable's name.
  *
- * RESOURCES_TABLE_NAME, STATUS_TABLE_NAME (required); STATUS_RETENTION_DAYS (7); AWS_REGION (us-east-1);
- * DYNAMODB_ENDPOINT (local only); POWERTOOLS_METRICS_NAMESPACE (ResourceGateway);
+ * RESOURCES_TABLE_NAME, STATUS_TABLE_NAME (required); STATUS_RETENTION_DAYS (DEFAULT_STATUS_RETENTION_SECONDS
+ * in days); AWS_REGION (LOCAL_DEFAULTS.region); DYNAMODB_ENDPOINT (local only); POWERTOOLS_METRICS_NAMESPACE
+ * (DEFAULT_METRICS_NAMESPACE);
  * LOG_LEVEL, or POWERTOOLS_LOG_LEVEL (info); FIELD_ENCRYPTION_KEY_ARN (the KMS key of encrypted fields, in AWS) or
  * FIELD_ENCRYPTION_KEY_FILE (a raw AES-256 key file, locally).
  */
@@ -51,7 +54,7 @@ export function readConfig(env: Record<string, string | undefined> = process.env
   return {
     resourcesTableName: e.RESOURCES_TABLE_NAME,
     statusTableName: e.STATUS_TABLE_NAME,
-    statusRetentionSeconds: e.STATUS_RETENTION_DAYS * 24 * 3600,
+    statusRetentionSeconds: e.STATUS_RETENTION_DAYS * 86400,
     region: e.AWS_REGION,
     ...(e.DYNAMODB_ENDPOINT ? { dynamoEndpoint: e.DYNAMODB_ENDPOINT } : {}),
     metricsNamespace: e.POWERTOOLS_METRICS_NAMESPACE,

@@ -6,6 +6,7 @@ import type { KinesisStreamRecord } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createDynamoClient } from '../../common/awsClients';
+import { CONSUMER_METRICS, DEFAULT_METRICS_NAMESPACE, METRICS_SERVICE } from '../../common/metricNames';
 import { resourcesPartition, STATUS_KIND } from '../../common/tables';
 import { encodeAggregate } from '../../contract/aggregate';
 import { encodeOperation, type ResourceOperation } from '../../contract/operation';
@@ -80,7 +81,7 @@ function build(o: { client?: DynamoDBDocumentClient; decryptFields?: (op: Resour
     store: new ResourceStore({ client, tableName: RESOURCES, ...(o.appliedWindow ? { appliedWindow: o.appliedWindow } : {}) }),
     status: new StatusRecorder({ client, tableName: STATUS }),
     logger: new Logger({ serviceName: 'consumer', logLevel: o.logLevel ?? 'SILENT' }),
-    metrics: new Metrics({ namespace: 'ResourceGateway', serviceName: 'consumer' }),
+    metrics: new Metrics({ namespace: DEFAULT_METRICS_NAMESPACE, serviceName: METRICS_SERVICE.consumer }),
     ...(o.decryptFields ? { decryptFields: o.decryptFields } : {}),
   });
 }
@@ -238,7 +239,7 @@ describe('exactly once in effect', () => {
     const item = await resource(s, 'r1');
     expect(item?.data).toEqual({ n: 2 });
     expect(item?.version).toBe(2);
-    expect(total('DuplicatesSkipped')).toBe(1);
+    expect(total(CONSUMER_METRICS.duplicates)).toBe(1);
   });
 
   it.each([
@@ -301,7 +302,7 @@ describe('bulk calls', () => {
     for (const k of Object.keys(calls)) delete calls[k];
     expect((await handler(kinesisEvent(...records))).batchItemFailures).toEqual([]);
     expect(calls).toEqual({ BatchGetCommand: 1 });
-    expect(total('DuplicatesSkipped')).toBe(100);
+    expect(total(CONSUMER_METRICS.duplicates)).toBe(100);
   });
 
   it('consecutive writes of one resource become one conditional write that records every requestId', async () => {
@@ -369,7 +370,7 @@ describe('aggregate records', () => {
     expect(res.batchItemFailures).toEqual([]);
     expect((await outcome(batch[2]!.requestId))?.result).toEqual({ items: [{ id: 'r1', a: 1, b: 2 }], page: 1, limit: 20 });
     expect((await resource(s, 'r1'))?.deleted).toBe(true);
-    expect(total('RecordsProcessed')).toBe(4);
+    expect(total(CONSUMER_METRICS.processed)).toBe(4);
   });
 
   it('a transient failure of one operation holds the whole record, and its redelivery finds the applied ones as duplicates', async () => {
@@ -386,7 +387,7 @@ describe('aggregate records', () => {
     expect((await handler(kinesisEvent(record, after))).batchItemFailures).toEqual([]);
     expect((await resource(s, 'r1'))).toMatchObject({ data: { a: 1, b: 2 }, version: 2 });
     expect((await resource(s, 'r2'))?.data).toEqual({ a: 1 });
-    expect(total('DuplicatesSkipped')).toBe(3);
+    expect(total(CONSUMER_METRICS.duplicates)).toBe(3);
   });
 
   it('an invalid operation inside an aggregate is poison alone', async () => {
@@ -416,8 +417,8 @@ describe('business failures', () => {
     expect(res.batchItemFailures).toEqual([]);
     const last = ops.at(-1)!;
     expect(await outcome(last.requestId)).toMatchObject({ status: 'failed', error: { code } });
-    expect(total('RecordsFailed')).toBe(1);
-    expect(total('RecordsProcessed')).toBe(ops.length - 1);
+    expect(total(CONSUMER_METRICS.failed)).toBe(1);
+    expect(total(CONSUMER_METRICS.processed)).toBe(ops.length - 1);
   });
 
   it('a conflicting create leaves the existing resource as it was', async () => {
@@ -555,7 +556,7 @@ describe('transient failures', () => {
     expect((await resource(other, 'r1'))?.data).toEqual({ a: 1 });
     for (const i of [1, 3, 5, 6]) expect(await outcome(batch[i]!.requestId)).toBeUndefined();
     for (const i of [0, 2, 4, 7]) expect(await outcome(batch[i]!.requestId)).toMatchObject({ status: 'completed' });
-    expect(total('RecordsHeldBack')).toBe(4);
+    expect(total(CONSUMER_METRICS.heldBack)).toBe(4);
   });
 
   it('a retry from the lowest held record applies the rest once, in order, and finds the others as duplicates', async () => {
@@ -577,7 +578,7 @@ describe('transient failures', () => {
     expect((await resource(s, 'r1'))?.data).toEqual({ a: 1, b: 2 });
     expect((await resource(s, 'r1'))?.version).toBe(2);
     expect((await outcome(batch[4]!.requestId))?.result).toEqual({ items: [{ id: 'r1', a: 1, b: 2 }, { id: 'r2', a: 2 }], page: 1, limit: 20 });
-    expect(total('DuplicatesSkipped')).toBe(1);
+    expect(total(CONSUMER_METRICS.duplicates)).toBe(1);
   });
 
   it('a failed outcome write is retried, and the retry records the outcome without applying again', async () => {
@@ -676,15 +677,15 @@ describe('observability', () => {
     const create = operationRecord(ops.create('r1', { a: 1 }));
     await build()(kinesisEvent(create, create, operationRecord(ops.patch('nope', {})), kinesisRecord('x')));
     const m = emfMetrics();
-    expect(m.RecordsProcessed).toEqual([1]);
-    expect(m.DuplicatesSkipped).toEqual([1]);
-    expect(m.RecordsFailed).toEqual([2]);
-    expect(m.RecordsHeldBack).toEqual([0]);
-    expect(m.EndToEndAgeMs).toHaveLength(1);
-    expect(m.EndToEndAgeMs![0]).toBeGreaterThanOrEqual(1000);
+    expect(m[CONSUMER_METRICS.processed]).toEqual([1]);
+    expect(m[CONSUMER_METRICS.duplicates]).toEqual([1]);
+    expect(m[CONSUMER_METRICS.failed]).toEqual([2]);
+    expect(m[CONSUMER_METRICS.heldBack]).toEqual([0]);
+    expect(m[CONSUMER_METRICS.endToEndAge]).toHaveLength(1);
+    expect(m[CONSUMER_METRICS.endToEndAge]![0]).toBeGreaterThanOrEqual(1000);
     const emf = JSON.parse(stdout.find((l) => l.includes('"_aws"'))!);
-    expect(emf._aws.CloudWatchMetrics[0]).toMatchObject({ Namespace: 'ResourceGateway', Dimensions: [['service']] });
-    expect(emf.service).toBe('consumer');
+    expect(emf._aws.CloudWatchMetrics[0]).toMatchObject({ Namespace: DEFAULT_METRICS_NAMESPACE, Dimensions: [['service']] });
+    expect(emf.service).toBe(METRICS_SERVICE.consumer);
   });
 
   it('every log line about an operation carries its requestId', async () => {

@@ -4,6 +4,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDynamoClient } from '../../common/awsClients';
 import { createFieldDecryptor } from '../../common/fieldEncryption/FieldDecryptor';
 import { keyringFor } from '../../common/fieldEncryption/keyrings';
+import { METRICS_SERVICE } from '../../common/metricNames';
 import type { ConsumerConfig } from './config';
 import { createHandler, type ConsumerHandler, type DecryptFields } from './createHandler';
 import { createDecryptFields } from './decryptFields';
@@ -21,7 +22,7 @@ export interface WiringOverrides {
 export function createHandlerFromConfig(config: ConsumerConfig, overrides: WiringOverrides = {}): ConsumerHandler {
   const dynamo = overrides.dynamo ?? createDynamoClient({ region: config.region, endpoint: config.dynamoEndpoint });
   const logger = overrides.logger ?? new Logger({ serviceName: 'consumer', logLevel: config.logLevel });
-  const metrics = new Metrics({ namespace: config.metricsNamespace, serviceName: 'consumer' });
+  const metrics = new Metrics({ namespace: config.metricsNamespace, serviceName: METRICS_SERVICE.consumer });
   // Always a decryption step: without a key it refuses records with encrypted fields instead of storing ciphertexts.
   const decryptFields =
     overrides.decryptFields ??

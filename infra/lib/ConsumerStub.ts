@@ -103,16 +103,16 @@ export class ConsumerStub extends Construct {
     if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > maxBatchSizeFor()) {
       throw new Error(`ConsumerStub: batchSize must be an integer from 1 to ${maxBatchSizeFor()}, got ${batchSize}`);
     }
-    this.onFailureQueue = this.buildOnFailureQueue();
+    this.onFailureQueue = this.#buildOnFailureQueue();
     this.logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH });
-    this.function = this.buildFunction(props, batchSize);
+    this.function = this.#buildFunction(props, batchSize);
     if (props.fanOut) {
       this.streamConsumer = new kinesis.StreamConsumer(this, 'FanOut', {
         stream: props.stream,
         streamConsumerName: Names.uniqueResourceName(this, { maxLength: 128 }),
       });
     }
-    this.eventSource = this.buildEventSource(props, batchSize);
+    this.eventSource = this.#buildEventSource(props, batchSize);
     this.function.addEventSource(this.eventSource);
 
     // Only what the handler calls: a compromised or buggy consumer cannot delete resources or the gateway's items.
@@ -121,7 +121,7 @@ export class ConsumerStub extends Construct {
     props.fieldEncryptionKey.grantDecrypt(this.function);
   }
 
-  private buildOnFailureQueue(): sqs.Queue {
+  #buildOnFailureQueue(): sqs.Queue {
     const queue = new sqs.Queue(this, 'OnFailureQueue', {
       // SQS-managed keys: the messages are batch descriptions (shard, sequence numbers), not the records.
       encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -135,7 +135,7 @@ export class ConsumerStub extends Construct {
     return queue;
   }
 
-  private buildFunction(props: ConsumerStubProps, batchSize: number): nodejs.NodejsFunction {
+  #buildFunction(props: ConsumerStubProps, batchSize: number): nodejs.NodejsFunction {
     // An own role, so the function gets log-write on its group only instead of a managed policy on all groups.
     const role = new iam.Role(this, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
     this.logGroup.grantWrite(role);
@@ -180,7 +180,7 @@ export class ConsumerStub extends Construct {
     return fn;
   }
 
-  private buildEventSource(props: ConsumerStubProps, batchSize: number): KinesisEventSource | KinesisConsumerEventSource {
+  #buildEventSource(props: ConsumerStubProps, batchSize: number): KinesisEventSource | KinesisConsumerEventSource {
     const retention = props.streamRetention ?? Duration.hours(24);
     const settings: KinesisEventSourceProps = {
       startingPosition: lambda.StartingPosition.TRIM_HORIZON,

@@ -63,9 +63,9 @@ export class GatewayNetwork extends Construct {
     this.egress = props.egress ?? 'endpoints';
     const maxAzs = props.maxAzs ?? 2;
     this.natGateways = this.egress === 'natPerZone' || props.internetAccess ? maxAzs : 0;
-    this.vpc = this.buildVpc(maxAzs, props.flowLogRetention ?? logs.RetentionDays.ONE_MONTH);
-    const gatewayEndpoints = this.buildGatewayEndpoints();
-    this.interfaceEndpoints = this.egress === 'endpoints' ? this.buildInterfaceEndpoints() : {};
+    this.vpc = this.#buildVpc(maxAzs, props.flowLogRetention ?? logs.RetentionDays.ONE_MONTH);
+    const gatewayEndpoints = this.#buildGatewayEndpoints();
+    this.interfaceEndpoints = this.egress === 'endpoints' ? this.#buildInterfaceEndpoints() : {};
 
     const ready = new DependencyGroup();
     // A private subnet's connectivity is its default route to its zone's NAT gateway (none when isolated).
@@ -79,7 +79,7 @@ export class GatewayNetwork extends Construct {
     for (const endpoint of Object.values(this.interfaceEndpoints)) endpoint.connections.allowDefaultPortFrom(peer);
   }
 
-  private buildVpc(maxAzs: number, flowLogRetention: logs.RetentionDays): ec2.Vpc {
+  #buildVpc(maxAzs: number, flowLogRetention: logs.RetentionDays): ec2.Vpc {
     const flowLogs = new logs.LogGroup(this, 'FlowLogs', { retention: flowLogRetention });
     return new ec2.Vpc(this, 'Vpc', {
       maxAzs,
@@ -94,7 +94,7 @@ export class GatewayNetwork extends Construct {
   }
 
   /** Gateway endpoints cost nothing and live in every zone's route table. */
-  private buildGatewayEndpoints(): ec2.GatewayVpcEndpoint[] {
+  #buildGatewayEndpoints(): ec2.GatewayVpcEndpoint[] {
     return [
       this.vpc.addGatewayEndpoint('DynamoDb', { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB }),
       // ECR serves image layers from S3.
@@ -103,7 +103,7 @@ export class GatewayNetwork extends Construct {
   }
 
   /** One endpoint per API, with a network interface in each zone's private subnet and private DNS. */
-  private buildInterfaceEndpoints(): Record<string, ec2.InterfaceVpcEndpoint> {
+  #buildInterfaceEndpoints(): Record<string, ec2.InterfaceVpcEndpoint> {
     const subnets = { subnetType: this.natGateways > 0 ? ec2.SubnetType.PRIVATE_WITH_EGRESS : ec2.SubnetType.PRIVATE_ISOLATED };
     return Object.fromEntries(
       Object.entries(INTERFACE_ENDPOINTS).map(([name, service]) => [

@@ -143,19 +143,19 @@ export class GatewayService extends Construct {
     this.cluster = new ecs.Cluster(this, 'Cluster', { vpc: this.network.vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
     this.taskRole = new iam.Role(this, 'TaskRole', { assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com') });
     this.logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH });
-    const taskDefinition = this.buildTaskDefinition();
-    this.jwtSecret = auth.jwksUrl ? undefined : this.buildJwtSecret();
-    this.container = this.buildContainer(taskDefinition, props, auth, spoolVolume);
-    this.service = this.buildLoadBalancedService(taskDefinition, props);
-    this.configureTargetsAndScaling(props);
-    this.spoolFileSystem = spoolVolume === 'efs' ? this.buildEfsSpool(taskDefinition) : undefined;
+    const taskDefinition = this.#buildTaskDefinition();
+    this.jwtSecret = auth.jwksUrl ? undefined : this.#buildJwtSecret();
+    this.container = this.#buildContainer(taskDefinition, props, auth, spoolVolume);
+    this.service = this.#buildLoadBalancedService(taskDefinition, props);
+    this.#configureTargetsAndScaling(props);
+    this.spoolFileSystem = spoolVolume === 'efs' ? this.#buildEfsSpool(taskDefinition) : undefined;
     this.network.allowEndpointsFrom(this.service.service);
-    this.startAfter(this.network.egressReady, ...(this.spoolFileSystem ? [this.spoolFileSystem] : []));
-    this.grantTaskRole(props);
+    this.#startAfter(this.network.egressReady, ...(this.spoolFileSystem ? [this.spoolFileSystem] : []));
+    this.#grantTaskRole(props);
     this.url = `${props.certificate ? 'https' : 'http'}://${this.service.loadBalancer.loadBalancerDnsName}`;
   }
 
-  private buildTaskDefinition(): ecs.FargateTaskDefinition {
+  #buildTaskDefinition(): ecs.FargateTaskDefinition {
     const taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
       cpu: 1024,
       memoryLimitMiB: TASK_MEMORY_MIB,
@@ -174,7 +174,7 @@ export class GatewayService extends Construct {
     return taskDefinition;
   }
 
-  private buildJwtSecret(): secretsmanager.Secret {
+  #buildJwtSecret(): secretsmanager.Secret {
     const secret = new secretsmanager.Secret(this, 'JwtSecret', {
       description: 'HS256 key the gateway verifies bearer tokens with; token issuers sign with it',
       generateSecretString: { passwordLength: 64, excludePunctuation: true },
@@ -186,7 +186,7 @@ export class GatewayService extends Construct {
     return secret;
   }
 
-  private buildContainer(
+  #buildContainer(
     taskDefinition: ecs.FargateTaskDefinition,
     props: GatewayServiceProps,
     auth: GatewayAuthProps,
@@ -231,7 +231,7 @@ export class GatewayService extends Construct {
     });
   }
 
-  private buildLoadBalancedService(
+  #buildLoadBalancedService(
     taskDefinition: ecs.FargateTaskDefinition,
     props: GatewayServiceProps,
   ): ecsPatterns.ApplicationLoadBalancedFargateService {
@@ -261,7 +261,7 @@ export class GatewayService extends Construct {
     }
     const loadBalancer = service.loadBalancer;
     loadBalancer.setAttribute('routing.http.drop_invalid_header_fields.enabled', 'true');
-    loadBalancer.logAccessLogs(this.buildAccessLogBucket());
+    loadBalancer.logAccessLogs(this.#buildAccessLogBucket());
     Validations.of(loadBalancer).acknowledge({
       id: 'AwsSolutions-EC23',
       reason: 'A public API: clients reach the load balancer from anywhere on its listener ports; tasks accept traffic only from it.',
@@ -269,7 +269,7 @@ export class GatewayService extends Construct {
     return service;
   }
 
-  private configureTargetsAndScaling(props: GatewayServiceProps): void {
+  #configureTargetsAndScaling(props: GatewayServiceProps): void {
     const desiredCount = props.desiredCount ?? 2;
     const targetGroup = this.service.targetGroup;
     targetGroup.configureHealthCheck({
@@ -294,7 +294,7 @@ export class GatewayService extends Construct {
     scaling.scaleOnRequestCount('Requests', { requestsPerTarget: 60_000, targetGroup });
   }
 
-  private buildAccessLogBucket(): s3.Bucket {
+  #buildAccessLogBucket(): s3.Bucket {
     const bucket = new s3.Bucket(this, 'AccessLogs', {
       encryption: s3.BucketEncryption.S3_MANAGED, // the only encryption ALB log delivery supports
       enforceSSL: true,
@@ -309,7 +309,7 @@ export class GatewayService extends Construct {
     return bucket;
   }
 
-  private buildEfsSpool(taskDefinition: ecs.FargateTaskDefinition): efs.FileSystem {
+  #buildEfsSpool(taskDefinition: ecs.FargateTaskDefinition): efs.FileSystem {
     const fileSystem = new efs.FileSystem(this, 'Spool', {
       vpc: this.network.vpc,
       encrypted: true,
@@ -342,12 +342,12 @@ export class GatewayService extends Construct {
    * start: routes and endpoints, and the spool's mount targets with their NFS ingress rule. Without it, a switch
    * to EFS starts tasks that fail with ResourceInitializationError and the circuit breaker rolls back.
    */
-  private startAfter(...dependencies: IDependable[]): void {
+  #startAfter(...dependencies: IDependable[]): void {
     // The CloudFormation service alone: its security group is referenced by the very ingress rule it waits for.
     (this.service.service.node.defaultChild as ecs.CfnService).node.addDependency(...dependencies);
   }
 
-  private grantTaskRole(props: GatewayServiceProps): void {
+  #grantTaskRole(props: GatewayServiceProps): void {
     // The gateway writes records and describes the stream (readiness); the stream key only generates data keys.
     props.stream.grant(this.taskRole, 'kinesis:PutRecord', 'kinesis:PutRecords', 'kinesis:DescribeStreamSummary');
     props.stream.encryptionKey?.grant(this.taskRole, 'kms:GenerateDataKey');

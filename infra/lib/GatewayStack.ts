@@ -70,7 +70,6 @@ export class GatewayStack extends Stack {
   constructor(scope: Construct, id: string, props: GatewayStackProps = {}) {
     super(scope, id, props);
     const metricsNamespace = props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE;
-
     this.operations = new OperationsStream(this, 'Operations', {
       shardCount: props.shardCount,
       retention: Duration.hours(props.retentionHours ?? 24),
@@ -78,8 +77,14 @@ export class GatewayStack extends Stack {
     this.status = new StatusTable(this, 'Status');
     this.resources = new ResourcesTable(this, 'Resources');
     this.fieldKey = new FieldEncryptionKey(this, 'FieldKey');
+    this.gateway = this.#buildGateway(props, metricsNamespace);
+    this.consumer = this.#buildConsumer(props, metricsNamespace);
+    this.monitoring = this.#buildMonitoring(props, metricsNamespace);
+    this.#addOutputs();
+  }
 
-    this.gateway = new GatewayService(this, 'Gateway', {
+  #buildGateway(props: GatewayStackProps, metricsNamespace: string): GatewayService {
+    return new GatewayService(this, 'Gateway', {
       stream: this.operations.stream,
       statusTable: this.status.table,
       fieldEncryptionKey: this.fieldKey,
@@ -99,8 +104,10 @@ export class GatewayStack extends Stack {
       metricsNamespace,
       image: props.gatewayImage,
     });
+  }
 
-    this.consumer = new ConsumerStub(this, 'Consumer', {
+  #buildConsumer(props: GatewayStackProps, metricsNamespace: string): ConsumerStub {
+    return new ConsumerStub(this, 'Consumer', {
       stream: this.operations.stream,
       streamRetention: this.operations.retention,
       statusTable: this.status.table,
@@ -112,8 +119,10 @@ export class GatewayStack extends Stack {
       metricsNamespace,
       entry: props.consumerEntry,
     });
+  }
 
-    this.monitoring = new StreamMonitoring(this, 'Monitoring', {
+  #buildMonitoring(props: GatewayStackProps, metricsNamespace: string): StreamMonitoring {
+    return new StreamMonitoring(this, 'Monitoring', {
       stream: this.operations.stream,
       consumerFunction: this.consumer.function,
       onFailureQueue: this.consumer.onFailureQueue,
@@ -124,7 +133,9 @@ export class GatewayStack extends Stack {
       alarmEmail: props.alarmEmail,
       metricsNamespace,
     });
+  }
 
+  #addOutputs(): void {
     new CfnOutput(this, 'GatewayUrl', { value: this.gateway.url, description: 'Base URL of the gateway' });
     new CfnOutput(this, 'DashboardUrl', { value: this.monitoring.dashboardUrl, description: 'CloudWatch dashboard' });
     new CfnOutput(this, 'StreamName', { value: this.operations.stream.streamName, description: 'Kinesis stream' });

@@ -103,19 +103,21 @@ const namesIn = (...expressions: string[]) => Object.fromEntries(Object.entries(
  * if (claim.outcome === 'replay') return replay(claim.answer);
  */
 export class IdempotencyStore {
-  private readonly ttlSeconds: number;
-  private readonly leaseMs: number;
-  private readonly waitMs: number;
-  private readonly pollMs: number;
-  private readonly now: () => number;
+  readonly #o: IdempotencyStoreOptions;
+  readonly #ttlSeconds: number;
+  readonly #leaseMs: number;
+  readonly #waitMs: number;
+  readonly #pollMs: number;
+  readonly #now: () => number;
 
-  constructor(private readonly o: IdempotencyStoreOptions) {
+  constructor(o: IdempotencyStoreOptions) {
     if (!o.tableName) throw new Error('IdempotencyStore needs a tableName');
-    this.ttlSeconds = o.ttlSeconds ?? 86_400;
-    this.leaseMs = o.leaseMs ?? 30_000;
-    this.waitMs = o.waitMs ?? 3_000;
-    this.pollMs = o.pollMs ?? 50;
-    this.now = o.now ?? Date.now;
+    this.#o = o;
+    this.#ttlSeconds = o.ttlSeconds ?? 86_400;
+    this.#leaseMs = o.leaseMs ?? 30_000;
+    this.#waitMs = o.waitMs ?? 3_000;
+    this.#pollMs = o.pollMs ?? 50;
+    this.#now = o.now ?? Date.now;
   }
 
   /** The item's partition key: the caller's `sub` hashed (bounded length, no identifiers at rest), then the key. */
@@ -131,49 +133,49 @@ export class IdempotencyStore {
   async claim(req: IdempotentRequest, ids: AttemptIds): Promise<Claim> {
     const pk = IdempotencyStore.partitionKey(req.sub, req.key);
     const owner = randomUUID();
-    const deadline = this.now() + this.waitMs;
+    const deadline = this.#now() + this.#waitMs;
     for (;;) {
-      if (await this.create(pk, req, ids, owner)) return this.claimed(pk, ids, owner);
+      if (await this.#create(pk, req, ids, owner)) return this.#claimed(pk, ids, owner);
       for (;;) {
-        const item = await this.read(pk);
-        const now = this.now();
+        const item = await this.#read(pk);
+        const now = this.#now();
         // Gone or expired since the put: put again.
         if (!item || item.expiresAt <= Math.floor(now / 1000)) break;
         if (item.fingerprint !== req.fingerprint) {
           throw new IdempotencyKeyReusedError('this Idempotency-Key was used with a different request in the last 24 hours');
         }
         if (item.state === 'done' && item.answer) return { outcome: 'replay', answer: item.answer };
-        if (now - item.claimedAt >= this.leaseMs) {
+        if (now - item.claimedAt >= this.#leaseMs) {
           const first: AttemptIds = { requestId: item.operationRequestId, ...(item.resourceId ? { resourceId: item.resourceId } : {}) };
-          if (await this.takeOver(pk, item.owner, owner)) return this.claimed(pk, first, owner);
+          if (await this.#takeOver(pk, item.owner, owner)) return this.#claimed(pk, first, owner);
           continue; // another attempt took it over or finished: look again
         }
         if (now >= deadline) throw new IdempotencyKeyInUseError('a request with this Idempotency-Key is still in progress');
-        await sleep(this.pollMs);
+        await sleep(this.#pollMs);
       }
-      if (this.now() >= deadline) throw new IdempotencyKeyInUseError('a request with this Idempotency-Key is still in progress');
+      if (this.#now() >= deadline) throw new IdempotencyKeyInUseError('a request with this Idempotency-Key is still in progress');
     }
   }
 
-  private claimed(pk: string, ids: AttemptIds, owner: string): ClaimedKey {
+  #claimed(pk: string, ids: AttemptIds, owner: string): ClaimedKey {
     return {
       outcome: 'claimed',
       ids,
       // Only the current owner answers: an attempt whose lease another took over must not write over it.
       complete: (answer) =>
-        this.update(pk, 'SET #state = :done, #answer = :answer', '#owner = :owner AND #state = :pending', {
+        this.#update(pk, 'SET #state = :done, #answer = :answer', '#owner = :owner AND #state = :pending', {
           ':done': 'done',
           ':answer': answer,
           ':owner': owner,
           ':pending': 'pending',
         }),
-      release: () => this.update(pk, 'SET claimedAt = :zero', '#owner = :owner AND #state = :pending', { ':zero': 0, ':owner': owner, ':pending': 'pending' }),
+      release: () => this.#update(pk, 'SET claimedAt = :zero', '#owner = :owner AND #state = :pending', { ':zero': 0, ':owner': owner, ':pending': 'pending' }),
       discard: async () => {
         try {
-          await this.o.dynamo.send(
+          await this.#o.dynamo.send(
             new DeleteCommand({
-              TableName: this.o.tableName,
-              Key: this.key(pk),
+              TableName: this.#o.tableName,
+              Key: this.#key(pk),
               ConditionExpression: '#owner = :owner AND #state = :pending',
               ExpressionAttributeNames: namesIn('#owner = :owner AND #state = :pending'),
               ExpressionAttributeValues: { ':owner': owner, ':pending': 'pending' },
@@ -186,27 +188,27 @@ export class IdempotencyStore {
     };
   }
 
-  private key(pk: string) {
+  #key(pk: string) {
     return { [STATUS_TABLE_KEY.partitionKey]: pk, [STATUS_TABLE_KEY.sortKey]: IDEMPOTENCY_KIND };
   }
 
   /** Puts a fresh `pending` item unless a live one exists; false when one does. */
-  private async create(pk: string, req: IdempotentRequest, ids: AttemptIds, owner: string): Promise<boolean> {
-    const now = this.now();
+  async #create(pk: string, req: IdempotentRequest, ids: AttemptIds, owner: string): Promise<boolean> {
+    const now = this.#now();
     const item: IdempotencyItem = {
-      ...this.key(pk),
+      ...this.#key(pk),
       fingerprint: req.fingerprint,
       state: 'pending',
       owner,
       claimedAt: now,
       operationRequestId: ids.requestId,
       ...(ids.resourceId ? { resourceId: ids.resourceId } : {}),
-      expiresAt: Math.floor(now / 1000) + this.ttlSeconds,
+      expiresAt: Math.floor(now / 1000) + this.#ttlSeconds,
     };
     try {
-      await this.o.dynamo.send(
+      await this.#o.dynamo.send(
         new PutCommand({
-          TableName: this.o.tableName,
+          TableName: this.#o.tableName,
           Item: item,
           // TTL deletes lazily (within days), so an expired item still present counts as absent.
           ConditionExpression: 'attribute_not_exists(requestId) OR expiresAt <= :nowSeconds',
@@ -221,16 +223,16 @@ export class IdempotencyStore {
   }
 
   /** Takes over a pending claim whose lease ran out, unless another attempt got there first. */
-  private async takeOver(pk: string, previousOwner: string, owner: string): Promise<boolean> {
+  async #takeOver(pk: string, previousOwner: string, owner: string): Promise<boolean> {
     try {
-      await this.o.dynamo.send(
+      await this.#o.dynamo.send(
         new UpdateCommand({
-          TableName: this.o.tableName,
-          Key: this.key(pk),
+          TableName: this.#o.tableName,
+          Key: this.#key(pk),
           UpdateExpression: 'SET #owner = :owner, claimedAt = :now',
           ConditionExpression: '#owner = :previous AND #state = :pending',
           ExpressionAttributeNames: namesIn('SET #owner', '#state'),
-          ExpressionAttributeValues: { ':owner': owner, ':now': this.now(), ':previous': previousOwner, ':pending': 'pending' },
+          ExpressionAttributeValues: { ':owner': owner, ':now': this.#now(), ':previous': previousOwner, ':pending': 'pending' },
         }),
       );
       return true;
@@ -240,18 +242,18 @@ export class IdempotencyStore {
     }
   }
 
-  private async read(pk: string): Promise<IdempotencyItem | undefined> {
-    const res = await this.o.dynamo.send(new GetCommand({ TableName: this.o.tableName, Key: this.key(pk), ConsistentRead: true }));
+  async #read(pk: string): Promise<IdempotencyItem | undefined> {
+    const res = await this.#o.dynamo.send(new GetCommand({ TableName: this.#o.tableName, Key: this.#key(pk), ConsistentRead: true }));
     return res.Item as IdempotencyItem | undefined;
   }
 
   /** A conditional update; losing the condition (another attempt finished or took over) is not an error. */
-  private async update(pk: string, expression: string, condition: string, values: Record<string, unknown>): Promise<void> {
+  async #update(pk: string, expression: string, condition: string, values: Record<string, unknown>): Promise<void> {
     try {
-      await this.o.dynamo.send(
+      await this.#o.dynamo.send(
         new UpdateCommand({
-          TableName: this.o.tableName,
-          Key: this.key(pk),
+          TableName: this.#o.tableName,
+          Key: this.#key(pk),
           UpdateExpression: expression,
           ConditionExpression: condition,
           ExpressionAttributeNames: namesIn(expression, condition),

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_METRICS_NAMESPACE, GATEWAY_METRICS, METRICS_SERVICE } from '../../../common/metricNames';
 import { Metrics } from './Metrics';
 
 function capture() {
   const lines: string[] = [];
-  const m = new Metrics({ namespace: 'ResourceGateway', defaultDimensions: { service: 'gateway' }, sink: (l) => lines.push(l), random: () => 0.99 });
+  const m = new Metrics({ namespace: DEFAULT_METRICS_NAMESPACE, defaultDimensions: { service: METRICS_SERVICE.gateway }, sink: (l) => lines.push(l), random: () => 0.99 });
   return { m, docs: () => lines.map((l) => JSON.parse(l) as Record<string, unknown> & { _aws: { Timestamp: number; CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] } }) };
 }
 
@@ -26,29 +27,29 @@ function expectValidEmf(doc: ReturnType<ReturnType<typeof capture>['docs']>[numb
 describe('Metrics', () => {
   it('writes valid EMF with counters summed per dimension set', () => {
     const { m, docs } = capture();
-    m.count('Requests', 1, { Operation: 'create', StatusClass: '2xx' });
-    m.count('Requests', 1, { Operation: 'create', StatusClass: '2xx' });
-    m.count('Requests', 1, { Operation: 'list', StatusClass: '4xx' });
+    m.count(GATEWAY_METRICS.requests, 1, { Operation: 'create', StatusClass: '2xx' });
+    m.count(GATEWAY_METRICS.requests, 1, { Operation: 'create', StatusClass: '2xx' });
+    m.count(GATEWAY_METRICS.requests, 1, { Operation: 'list', StatusClass: '4xx' });
     m.flush(1_700_000_000_000);
     const [a, b] = docs();
-    expect(a).toMatchObject({ service: 'gateway', Operation: 'create', StatusClass: '2xx', Requests: 2 });
+    expect(a).toMatchObject({ service: METRICS_SERVICE.gateway, Operation: 'create', StatusClass: '2xx', [GATEWAY_METRICS.requests]: 2 });
     expect(a!._aws.CloudWatchMetrics[0]!.Dimensions).toEqual([['service', 'Operation', 'StatusClass']]);
-    expect(b).toMatchObject({ Operation: 'list', StatusClass: '4xx', Requests: 1 });
+    expect(b).toMatchObject({ Operation: 'list', StatusClass: '4xx', [GATEWAY_METRICS.requests]: 1 });
     docs().forEach(expectValidEmf);
   });
 
   it('keeps at most 100 samples of a distribution', () => {
     const { m, docs } = capture();
-    for (let i = 0; i < 1000; i++) m.observe('RequestLatency', i, 'Milliseconds');
+    for (let i = 0; i < 1000; i++) m.observe(GATEWAY_METRICS.requestLatency, i, 'Milliseconds');
     m.flush();
     const [doc] = docs();
-    expect(doc!.RequestLatency).toHaveLength(100);
+    expect(doc![GATEWAY_METRICS.requestLatency]).toHaveLength(100);
     expectValidEmf(doc!);
   });
 
   it('starts a new interval after a flush', () => {
     const { m, docs } = capture();
-    m.count('Requests');
+    m.count(GATEWAY_METRICS.requests);
     m.flush();
     m.flush();
     expect(docs()).toHaveLength(1);

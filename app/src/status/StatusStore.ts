@@ -50,11 +50,13 @@ class UnprocessedError extends Error {
 }
 
 export class StatusStore {
-  private readonly commit?: GroupCommit<StatusItem, void>;
+  readonly #o: StatusStoreOptions;
+  readonly #commit?: GroupCommit<StatusItem, void>;
 
-  constructor(private readonly o: StatusStoreOptions) {
+  constructor(o: StatusStoreOptions) {
+    this.#o = o;
     if (o.batching === false) return;
-    this.commit = new GroupCommit<StatusItem, void>({
+    this.#commit = new GroupCommit<StatusItem, void>({
       maxItems: MAX_BATCH_ITEMS,
       maxInFlight: o.maxInFlight ?? 4,
       retry: o.retry,
@@ -88,9 +90,9 @@ export class StatusStore {
    */
   async recordAccepted(item: Omit<StatusItem, 'kind' | 'status'>): Promise<void> {
     const full: StatusItem = { ...item, kind: STATUS_KIND.accepted, status: 'processing' };
-    if (this.commit) return this.commit.submit(full);
-    await this.o.dynamo.send(
-      new PutCommand({ TableName: this.o.tableName, Item: full, ConditionExpression: 'attribute_not_exists(requestId)' }),
+    if (this.#commit) return this.#commit.submit(full);
+    await this.#o.dynamo.send(
+      new PutCommand({ TableName: this.#o.tableName, Item: full, ConditionExpression: 'attribute_not_exists(requestId)' }),
     );
   }
 
@@ -100,25 +102,25 @@ export class StatusStore {
    * @throws StoreUnavailableError the table did not answer within the read deadline
    */
   async get(requestId: string): Promise<StatusItem | undefined> {
-    const retry = this.o.readRetry ?? DEFAULT_READ_RETRY;
-    const now = this.o.now ?? Date.now;
+    const retry = this.#o.readRetry ?? DEFAULT_READ_RETRY;
+    const now = this.#o.now ?? Date.now;
     const deadline = now() + retry.deadlineMs;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.query(requestId);
+        return await this.#query(requestId);
       } catch (err) {
         if (!isRetryableAwsError(err)) throw err;
-        const pause = backoffDelay(attempt, retry, this.o.random);
+        const pause = backoffDelay(attempt, retry, this.#o.random);
         if (now() + pause >= deadline) throw new StoreUnavailableError('the status store is unavailable', 1, { cause: err });
-        await (this.o.sleep ?? sleep)(pause);
+        await (this.#o.sleep ?? sleep)(pause);
       }
     }
   }
 
-  private async query(requestId: string): Promise<StatusItem | undefined> {
-    const res = await this.o.dynamo.send(
+  async #query(requestId: string): Promise<StatusItem | undefined> {
+    const res = await this.#o.dynamo.send(
       new QueryCommand({
-        TableName: this.o.tableName,
+        TableName: this.#o.tableName,
         KeyConditionExpression: '#id = :id',
         ExpressionAttributeNames: { '#id': STATUS_TABLE_KEY.partitionKey },
         ExpressionAttributeValues: { ':id': requestId },
@@ -130,6 +132,6 @@ export class StatusStore {
   }
 
   async close(): Promise<void> {
-    await this.commit?.idle();
+    await this.#commit?.idle();
   }
 }

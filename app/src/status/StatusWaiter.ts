@@ -40,8 +40,10 @@ export class StatusWaiter {
   readonly #schedule: readonly number[];
   readonly #now: () => number;
   readonly #sleep: (ms: number) => Promise<unknown>;
+  readonly #o: StatusWaiterOptions;
 
-  constructor(private readonly o: StatusWaiterOptions) {
+  constructor(o: StatusWaiterOptions) {
+    this.#o = o;
     this.#max = o.maxWaiting ?? DEFAULT_MAX_WAITING;
     this.#schedule = o.schedule ?? WAIT_SCHEDULE_MS;
     this.#now = o.now ?? Date.now;
@@ -58,17 +60,17 @@ export class StatusWaiter {
    * last read. A read that fails ends the wait with its error (StatusStore.get retries it first).
    */
   async wait(requestId: string, current: StatusItem, waitMs: number): Promise<WaitResult> {
-    if (this.#waiting >= this.#max || this.o.draining?.()) return { item: current, applied: false };
+    if (this.#waiting >= this.#max || this.#o.draining?.()) return { item: current, applied: false };
     this.#waiting++;
     try {
       const end = this.#now() + waitMs;
       let item: StatusItem | undefined = current;
       for (let step = 0; item?.status === 'processing'; step++) {
         const pause = Math.min(this.#schedule[Math.min(step, this.#schedule.length - 1)]!, end - this.#now());
-        if (pause <= 0 || this.o.draining?.()) break;
+        if (pause <= 0 || this.#o.draining?.()) break;
         await this.#sleep(pause);
-        if (this.o.draining?.()) break;
-        item = await this.o.read(requestId);
+        if (this.#o.draining?.()) break;
+        item = await this.#o.read(requestId);
       }
       return { item, applied: true };
     } finally {

@@ -1,8 +1,10 @@
+import { readdirSync } from 'node:fs';
 import { mkdtemp, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import { createLogger } from '../../logger';
+import { until, useFakeClock } from '../test/fakeTime';
 import { openSharedSpool } from './sharedSpoolDir';
 
 let root: string;
@@ -10,7 +12,10 @@ const logger = createLogger({ sink: () => {} });
 beforeEach(async () => {
   root = await mkdtemp(join(tmpdir(), 'shared-spool-'));
 });
-afterEach(() => rm(root, { recursive: true, force: true }));
+afterEach(async () => {
+  vi.useRealTimers();
+  await rm(root, { recursive: true, force: true });
+});
 
 async function ageHeartbeats(ms: number) {
   const then = new Date(Date.now() - ms);
@@ -41,6 +46,8 @@ it('adopts the unconfirmed records of a task whose heartbeat stopped, ahead of a
 });
 
 it('adopts, while running, the records of a task that died after it started', async () => {
+  // Fake sweep and heartbeat intervals; a real clock, since staleness compares Date.now() with file times.
+  useFakeClock({ realDate: true });
   const heir = await openSharedSpool({ root, maxBytes: 1 << 20, logger, sweepMs: 20 });
   const [heirDir] = await readdir(root);
   const dead = await openSharedSpool({ root, maxBytes: 1 << 20, logger });
@@ -50,8 +57,8 @@ it('adopts, while running, the records of a task that died after it started', as
   // Only the dead task's heartbeat is old; the heir keeps beating.
   const then = new Date(Date.now() - 120_000);
   await utimes(join(root, deadDir, 'heartbeat'), then, then);
-  // The adoption copies the records, then deletes the claimed directory.
-  for (let i = 0; i < 300 && (await readdir(root)).length > 1; i++) await new Promise((r) => setTimeout(r, 10));
+  // The next sweeps find it stale: the adoption copies the records, then deletes the claimed directory.
+  await until(() => readdirSync(root).length === 1, 5_000);
   expect([...heir.pending()].map((e) => Buffer.from(e.data).toString())).toEqual(['left behind']);
   expect(await readdir(root)).toEqual([heirDir]);
   await heir.close();

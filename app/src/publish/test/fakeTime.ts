@@ -4,9 +4,13 @@ import { vi } from 'vitest';
 const realImmediate = setImmediate;
 const turn = () => new Promise<void>((r) => realImmediate(r));
 
-/** Fakes the clock and timers (not setImmediate, which I/O and group commit use). */
-export function useFakeClock(): void {
-  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+/**
+ * Fakes the clock and timers (not setImmediate, which I/O and group commit use). With `realDate`, only the
+ * timers: for code that compares `Date.now()` with file times, which the file system stamps in real time.
+ */
+export function useFakeClock(o: { realDate?: boolean } = {}): void {
+  const timers = ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] as const;
+  vi.useFakeTimers({ toFake: o.realDate ? [...timers] : [...timers, 'Date'] });
 }
 
 /**
