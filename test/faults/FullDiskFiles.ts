@@ -32,7 +32,7 @@ export class FullDiskFiles implements SpoolFiles {
   mkdir = (path: string, options: { recursive: true }) => fs.mkdir(path, options);
   readdir = (path: string) => fs.readdir(path);
   readFile = (path: string) => fs.readFile(path);
-  link = (existingPath: string, newPath: string) => fs.link(existingPath, newPath);
+  copyFile = (src: string, dest: string, mode: number) => fs.copyFile(src, dest, mode);
 
   async truncate(path: string, length: number): Promise<void> {
     await fs.truncate(path, length);
@@ -46,7 +46,8 @@ export class FullDiskFiles implements SpoolFiles {
 
   async open(path: string, flags: string): Promise<SpoolFile> {
     const handle = await fs.open(path, flags);
-    this.#sizes.set(path, (await handle.stat()).size);
+    // Opened read-only (the spool directory, to sync it), it cannot grow.
+    if (flags !== 'r') this.#sizes.set(path, (await handle.stat()).size);
     return {
       write: async (buffer, offset, length, position) => {
         const grows = Math.max(0, position + length - (this.#sizes.get(path) ?? 0));
@@ -59,6 +60,7 @@ export class FullDiskFiles implements SpoolFiles {
         return r;
       },
       datasync: () => handle.datasync(),
+      sync: () => handle.sync(),
       truncate: async (length) => {
         await handle.truncate(length);
         this.#sizes.set(path, length);

@@ -228,6 +228,23 @@ describe('SpoolingPublisher', () => {
     await settle(p.close());
   });
 
+  it('a record that gave up waiting for its key leaves no waiter behind, however long the key takes to drain', async () => {
+    const direct = recordingDirect();
+    const k = fakeKinesis(() => false);
+    const slow = gated(k.client, [2]);
+    const spool = await openSpool(4 << 20);
+    await spool.append(rec('a', '1'.repeat(600_000)));
+    await spool.append(rec('a', '2'.repeat(600_000)));
+    const p = make(direct.publisher, slow.client, spool).start();
+    await until(() => slow.rounds() === 2);
+    for (let i = 0; i < 10; i++) await expect(settle(p.publish(rec('a', `late-${i}`)))).resolves.toEqual({ spooled: true });
+    expect(spool.releaseWaiters).toBe(0);
+    slow.release();
+    await until(() => p.state().depth === 0);
+    expect(direct.taken).toEqual([]);
+    await settle(p.close());
+  });
+
   it('a direct failure during a replay round is not cleared by that round: the next records spool at once', async () => {
     let directCalls = 0;
     const hangs: Publisher = { publish: () => (directCalls++, new Promise<PublishedRecord>(() => {})), close: async () => {} };

@@ -110,7 +110,9 @@ export class SpoolingPublisher implements Publisher {
 
   /** Waits until the spool no longer holds the record's key, then routes it again; past the deadline, spools it. */
   async #afterKey(record: OutgoingRecord, deadline: number): Promise<PublishedRecord> {
-    const released = await withTimeout(this.#o.spool.released(record.partitionKey), deadline - Date.now());
+    const giveUp = new AbortController();
+    const released = await withTimeout(this.#o.spool.released(record.partitionKey, giveUp.signal), deadline - Date.now());
+    giveUp.abort();
     if (released === TIMED_OUT || this.#o.spool.holds(record.partitionKey) || routeOf(this.#state, false) !== 'direct') return this.#spoolOrDirect(record);
     // A deadline of its own: a direct attempt cut short by the wait would count as Kinesis failing.
     return this.#directOrSpool(record, Date.now() + this.#o.deadlineMs);

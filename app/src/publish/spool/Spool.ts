@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
+import { constants } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { join } from 'node:path';
 import { StreamUnavailableError } from '../../errors';
 import type { Logger } from '../../logger';
-import { decodeFrames, encodeFrame, frameBytes, type SpoolRecord } from './frame';
+import { decodeFrames, encodeFrame, frameBytes, type DamagedStretch, type SpoolRecord } from './frame';
 import type { SpoolFiles, SpoolFile } from './SpoolFiles';
 
 /**
@@ -12,7 +14,10 @@ import type { SpoolFiles, SpoolFile } from './SpoolFiles';
  */
 const SEGMENT_FLAGS = 'wx';
 
-/** Where segments with corrupt frames are kept (hard links, no copy) for inspection. */
+/**
+ * Where copies of segments that lost acknowledged records are kept for inspection, as they were found: each named
+ * after its segment and a digest of what recovery leaves of it on disk (see {@link Spool}).
+ */
 export const DAMAGED_DIR = 'damaged';
 
 /** A spooled record with its place in the spool. */
@@ -38,7 +43,7 @@ export interface SpoolOptions {
    * spool whose directory another task has claimed: what is written now would be deleted with it).
    */
   beforeAck?(): Promise<void>;
-  /** Told how many acknowledged records recovery could not read (a corrupt frame mid-segment). */
+  /** Told how many acknowledged records recovery could not read (a corrupt frame, a segment cut short). */
   onRecordsLost?(count: number): void;
 }
 
@@ -50,7 +55,19 @@ export class SpoolFullError extends StreamUnavailableError {
 }
 
 const SEGMENT = /^segment-(\d{12})\.log$/;
+/** The segment a file in the spool directory or in `damaged/` is, or was, a copy of. */
+const SEGMENT_NUMBER = /^segment-(\d{12})\.log/;
 const segmentName = (n: number) => `segment-${String(n).padStart(12, '0')}.log`;
+const segmentNumber = (name: string) => Number(SEGMENT_NUMBER.exec(name)?.[1] ?? -1);
+
+/** The segment being written. */
+interface ActiveSegment {
+  n: number;
+  file: SpoolFile;
+  size: number;
+  /** Its directory entry is on stable storage. */
+  listed: boolean;
+}
 
 interface PendingWrite {
   record: SpoolRecord;
@@ -66,6 +83,15 @@ interface PendingWrite {
  * whose write failed is never sent. Unconfirmed records are also kept in memory (bounded by `maxBytes`).
  * A segment's space is freed once every record in it was confirmed by Kinesis, the segment being written
  * included; after a crash, records of a partly confirmed segment are sent again (duplicates the consumer absorbs).
+ * A new segment's directory entry is fsynced before the first record in it is acknowledged.
+ *
+ * Recovery: a torn last frame of the newest segment (a crash mid-write; never acknowledged, since an append is
+ * answered after its fsync) is cut, silently. Any other damage held acknowledged records: a full-length frame
+ * whose checksum fails, anywhere, and a segment other than the newest cut short. Those are counted
+ * ({@link SpoolOptions.onRecordsLost}) and logged as errors, and the segment is copied, byte for byte, into
+ * {@link DAMAGED_DIR} before anything of it is cut. A restart before the segment drained finds its copy there and
+ * does not count the loss again; segment numbers continue past the kept copies', so a later segment never takes
+ * an earlier one's name.
  */
 export class Spool {
   readonly #o: SpoolOptions;
@@ -78,11 +104,11 @@ export class Spool {
   /** Per partition key: records appended (on disk or being written) and not yet confirmed. */
   readonly #perKey = new Map<string, number>();
   /** Who waits for a key to have no record left in the spool. */
-  readonly #keyWaiters = new Map<string, Array<() => void>>();
+  readonly #keyWaiters = new Map<string, Set<() => void>>();
   #nextSeq = 0;
   /** Bytes of unconfirmed records plus those being written: what `maxBytes` bounds. */
   #bytesHeld = 0;
-  #active!: { n: number; file: SpoolFile; size: number };
+  #active!: ActiveSegment;
   #queue: PendingWrite[] = [];
   /** The write loop runs; cleared synchronously when it finds nothing to do, so no append is stranded. */
   #writingActive = false;
@@ -133,14 +159,35 @@ export class Spool {
     return (this.#perKey.get(partitionKey) ?? 0) > 0;
   }
 
-  /** Resolves once the spool holds no record of `partitionKey` (at once if it holds none). */
-  released(partitionKey: string): Promise<void> {
-    if (!this.holds(partitionKey)) return Promise.resolve();
+  /**
+   * Resolves `true` once the spool holds no record of `partitionKey` (at once if it holds none), or `false` when
+   * `signal` aborts first: a caller that stops waiting leaves nothing behind, however long the key takes to drain.
+   */
+  released(partitionKey: string, signal?: AbortSignal): Promise<boolean> {
+    if (!this.holds(partitionKey)) return Promise.resolve(true);
+    if (signal?.aborted) return Promise.resolve(false);
     return new Promise((resolve) => {
-      const waiters = this.#keyWaiters.get(partitionKey) ?? [];
-      waiters.push(resolve);
+      const waiters = this.#keyWaiters.get(partitionKey) ?? new Set<() => void>();
+      const onAbort = () => {
+        waiters.delete(onReleased);
+        if (waiters.size === 0 && this.#keyWaiters.get(partitionKey) === waiters) this.#keyWaiters.delete(partitionKey);
+        resolve(false);
+      };
+      const onReleased = () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(true);
+      };
+      waiters.add(onReleased);
       this.#keyWaiters.set(partitionKey, waiters);
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
+  }
+
+  /** Calls of {@link released} still waiting. */
+  get releaseWaiters(): number {
+    let n = 0;
+    for (const waiters of this.#keyWaiters.values()) n += waiters.size;
+    return n;
   }
 
   /** Unconfirmed records on disk, oldest first. */
@@ -292,6 +339,10 @@ export class Spool {
     // A short write (a full disk) is a failed write: none of these callers may hear yes.
     if (bytesWritten !== buf.length) throw new Error(`short write to the spool: ${bytesWritten} of ${buf.length} bytes`);
     await this.#active.file.datasync();
+    if (!this.#active.listed) {
+      await this.#syncDir();
+      this.#active.listed = true;
+    }
     await this.#o.beforeAck?.();
     for (const w of run) {
       const entry: SpoolEntry = { ...w.record, seq: this.#nextSeq++, segment: this.#active.n, bytes: w.frame.length };
@@ -304,7 +355,7 @@ export class Spool {
 
   async #roll(): Promise<void> {
     const old = this.#active;
-    this.#active = { n: old.n + 1, file: await this.#files.open(join(this.#o.dir, segmentName(old.n + 1)), SEGMENT_FLAGS), size: 0 };
+    this.#active = await this.#createSegment(old.n + 1);
     await old.file.close().catch(() => {});
     if ((this.#live.get(old.n) ?? 0) === 0) {
       this.#live.delete(old.n);
@@ -312,15 +363,28 @@ export class Spool {
     }
   }
 
+  /** A new, empty segment file; its name is made durable before the first acknowledgement in it. */
+  async #createSegment(n: number): Promise<ActiveSegment> {
+    return { n, file: await this.#files.open(join(this.#o.dir, segmentName(n)), SEGMENT_FLAGS), size: 0, listed: false };
+  }
+
+  /** fsyncs the spool directory: the names of the files created in it are then on stable storage. */
+  async #syncDir(): Promise<void> {
+    const dir = await this.#files.open(this.#o.dir, 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+  }
+
   async #recover(): Promise<void> {
     const { dir, logger } = this.#o;
     await this.#files.mkdir(dir, { recursive: true });
     const names = (await this.#files.readdir(dir)).filter((f) => SEGMENT.test(f)).sort();
-    let last = -1;
-    for (const name of names) {
-      const n = Number(SEGMENT.exec(name)![1]);
-      last = n;
-      const records = await this.#recoverSegment(name);
+    for (const [i, name] of names.entries()) {
+      const n = segmentNumber(name);
+      const records = await this.#recoverSegment(name, i === names.length - 1);
       if (records.length === 0) {
         await this.#files.unlink(join(dir, name)).catch(() => {});
         continue;
@@ -333,50 +397,66 @@ export class Spool {
         this.#live.set(n, (this.#live.get(n) ?? 0) + 1);
       }
     }
-    // Appends always start a fresh segment, so a recovered segment is never written again.
-    const n = last + 1;
-    this.#active = { n, file: await this.#files.open(join(dir, segmentName(n)), SEGMENT_FLAGS), size: 0 };
+    // Appends always start a fresh segment, so a recovered segment is never written again; numbered past the
+    // kept copies too, so that no later segment is taken for one already kept.
+    const kept = await this.#files.readdir(join(dir, DAMAGED_DIR)).catch(() => []);
+    const last = Math.max(-1, ...names.map(segmentNumber), ...kept.map(segmentNumber));
+    this.#active = await this.#createSegment(last + 1);
     if (this.#entries.size > 0) logger.warn('spool holds records from a previous run; replaying them', { records: this.#entries.size, bytes: this.#bytesHeld });
   }
 
-  /** The records a segment holds; cuts a damaged tail, keeps a segment with corrupt frames aside and counts them. */
-  async #recoverSegment(name: string): Promise<SpoolRecord[]> {
+  /**
+   * The records a segment holds. Keeps a segment that lost acknowledged records aside and counts them; cuts a
+   * torn tail of the newest segment, after the copy. A segment that lost records is not otherwise changed, so a
+   * restart reads the same bytes and finds its copy by their digest.
+   */
+  async #recoverSegment(name: string, newest: boolean): Promise<SpoolRecord[]> {
     const path = join(this.#o.dir, name);
     const buf = await this.#files.readFile(path);
-    const decoded = decodeFrames(buf);
-    if (decoded.damage) {
-      // A torn tail is what a crash mid-write leaves; it was never acknowledged, so it is cut, not sent.
-      this.#o.logger.warn('spool segment damaged: cutting it at the last whole record', {
-        segment: name,
-        damage: decoded.damage,
-        keptBytes: decoded.validBytes,
-        cutBytes: buf.length - decoded.validBytes,
-      });
-      await this.#files.truncate(path, decoded.validBytes);
+    const { records, corrupt, torn } = decodeFrames(buf);
+    const cutAt = newest && torn ? torn.at : buf.length;
+    const lost = newest || !torn ? corrupt : [...corrupt, torn];
+    if (lost.length > 0) await this.#keepAside(name, buf.subarray(0, cutAt), lost);
+    if (cutAt < buf.length) {
+      this.#o.logger.info('spool segment ends in a torn write (never acknowledged): cut', { segment: name, keptBytes: cutAt, cutBytes: buf.length - cutAt });
+      await this.#cut(path, cutAt);
     }
-    if (decoded.skipped.length > 0) await this.#keepAside(name, decoded.skipped);
-    return decoded.records;
+    return records;
   }
 
-  /** Frames that fail their checksum between whole ones held acknowledged records: they are lost, and said so once. */
-  async #keepAside(name: string, skipped: { at: number; bytes: number; records: number }[]): Promise<void> {
-    const lost = skipped.reduce((n, s) => n + s.records, 0);
-    const aside = join(this.#o.dir, DAMAGED_DIR, name);
-    await this.#files.mkdir(join(this.#o.dir, DAMAGED_DIR), { recursive: true });
-    const first = await this.#files.link(join(this.#o.dir, name), aside).then(
-      () => true,
-      (err: NodeJS.ErrnoException) => {
-        if (err.code !== 'EEXIST') this.#o.logger.warn('could not keep a damaged spool segment aside', { segment: name, err });
-        return err.code !== 'EEXIST';
-      },
-    );
+  /** Truncates a file and makes that durable, so the next recovery reads what this one kept. */
+  async #cut(path: string, length: number): Promise<void> {
+    const file = await this.#files.open(path, 'r+');
+    try {
+      await file.truncate(length);
+      await file.datasync();
+    } finally {
+      await file.close();
+    }
+  }
+
+  /** Acknowledged records that cannot be read are lost: counted and logged once, and the segment copied aside. */
+  async #keepAside(name: string, remains: Buffer, lost: DamagedStretch[]): Promise<void> {
+    const recordsLost = lost.reduce((n, s) => n + s.records, 0);
+    const digest = createHash('sha256').update(remains).digest('hex').slice(0, 16);
+    const aside = join(this.#o.dir, DAMAGED_DIR, `${name}.${digest}`);
+    const first = await this.#files
+      .mkdir(join(this.#o.dir, DAMAGED_DIR), { recursive: true })
+      .then(() => this.#files.copyFile(join(this.#o.dir, name), aside, constants.COPYFILE_EXCL))
+      .then(
+        () => true,
+        (err: NodeJS.ErrnoException) => {
+          if (err.code !== 'EEXIST') this.#o.logger.warn('could not keep a damaged spool segment aside', { segment: name, err });
+          return err.code !== 'EEXIST';
+        },
+      );
     // Kept aside already: a restart before it drained read it again, and its loss was counted then.
     if (!first) return;
-    this.#o.onRecordsLost?.(lost);
-    this.#o.logger.error('spool segment corrupt: records lost, the others replayed; the segment is kept aside', {
+    this.#o.onRecordsLost?.(recordsLost);
+    this.#o.logger.error('spool segment damaged: acknowledged records lost, the others replayed; the segment is kept aside', {
       segment: name,
-      recordsLost: lost,
-      damaged: skipped.map((s) => ({ at: s.at, bytes: s.bytes })),
+      recordsLost,
+      damaged: lost.map((s) => ({ at: s.at, bytes: s.bytes })),
       keptAt: aside,
     });
   }

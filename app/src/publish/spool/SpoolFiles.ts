@@ -1,7 +1,9 @@
-/** An open segment file: the few FileHandle methods the spool uses. */
+/** An open file: the few FileHandle methods the spool uses. */
 export interface SpoolFile {
   write(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesWritten: number }>;
   datasync(): Promise<void>;
+  /** fsync: on the spool directory, opened read-only, it makes a new segment's name durable. */
+  sync(): Promise<void>;
   truncate(length: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -14,8 +16,7 @@ export interface SpoolFiles {
   mkdir(path: string, options: { recursive: true }): Promise<unknown>;
   readdir(path: string): Promise<string[]>;
   readFile(path: string): Promise<Buffer>;
-  truncate(path: string, length: number): Promise<void>;
   unlink(path: string): Promise<void>;
-  link(existingPath: string, newPath: string): Promise<void>;
+  copyFile(src: string, dest: string, mode: number): Promise<void>;
   open(path: string, flags: string): Promise<SpoolFile>;
 }

@@ -49,15 +49,26 @@ export function frameBytes(r: SpoolRecord): number {
   return HEADER_BYTES + PAYLOAD_FIXED_BYTES + Buffer.byteLength(r.partitionKey, 'utf8') + r.data.byteLength;
 }
 
+/** A stretch of a segment that holds no whole frame. */
+export interface DamagedStretch {
+  at: number;
+  bytes: number;
+  /** Frames that began in it (at least one). */
+  records: number;
+}
+
 /** What reading a segment found. */
 export interface DecodedFrames {
   records: SpoolRecord[];
-  /** Where the last whole frame ends: anything after it is a damaged tail. */
+  /** Where the last whole frame ends. */
   validBytes: number;
-  /** Why the segment does not end with a whole frame, if it does not (a crash mid-write leaves a torn tail). */
-  damage?: 'torn' | 'corrupt';
-  /** Damaged stretches with whole frames after them: records that were written and cannot be read. */
-  skipped: { at: number; bytes: number; records: number }[];
+  /**
+   * Stretches that hold no whole frame (a checksum fails, a header is not one), a damaged tail included, apart
+   * from a torn last frame: frames that were written in full and cannot be read.
+   */
+  corrupt: DamagedStretch[];
+  /** Where a last frame shorter than its header says begins (it runs to the end): what a crash mid-write leaves. */
+  torn?: DamagedStretch;
 }
 
 type FrameRead = { ok: true; record: SpoolRecord; end: number } | { ok: false; torn: boolean };
@@ -65,7 +76,7 @@ type FrameRead = { ok: true; record: SpoolRecord; end: number } | { ok: false; t
 /** Reads consecutive frames; past a damaged one, goes on from the next whole frame, if there is one. */
 export function decodeFrames(buf: Buffer): DecodedFrames {
   const records: SpoolRecord[] = [];
-  const skipped: DecodedFrames['skipped'] = [];
+  const corrupt: DamagedStretch[] = [];
   let at = 0;
   let validBytes = 0;
   while (at < buf.length) {
@@ -76,16 +87,38 @@ export function decodeFrames(buf: Buffer): DecodedFrames {
       continue;
     }
     const next = nextFrameAt(buf, at + 1);
-    if (next < 0) return { records, validBytes, damage: read.torn ? 'torn' : 'corrupt', skipped };
-    skipped.push({ at, bytes: next - at, records: Math.max(1, countSync(buf, at, next)) });
-    at = next;
+    if (next >= 0) {
+      corrupt.push(stretch(buf, at, next));
+      at = next;
+      continue;
+    }
+    const tornAt = read.torn ? at : tornFrameAt(buf, at + 1);
+    if (tornAt !== at) corrupt.push(stretch(buf, at, tornAt < 0 ? buf.length : tornAt));
+    return { records, validBytes, corrupt, ...(tornAt >= 0 && { torn: stretch(buf, tornAt, buf.length) }) };
   }
-  return { records, validBytes, skipped };
+  return { records, validBytes, corrupt };
+}
+
+function stretch(buf: Buffer, at: number, end: number): DamagedStretch {
+  return { at, bytes: end - at, records: Math.max(1, countSync(buf, at, end)) };
+}
+
+/** The start of a frame at or after `from` that runs past the end of `buf`, or -1. */
+function tornFrameAt(buf: Buffer, from: number): number {
+  for (let at = buf.indexOf(SYNC, from); at >= 0; at = buf.indexOf(SYNC, at + 1)) {
+    const read = readFrame(buf, at);
+    if (!read.ok && read.torn) return at;
+  }
+  return -1;
 }
 
 function readFrame(buf: Buffer, at: number): FrameRead {
   if (buf[at] === V1_MAGIC) return readV1Frame(buf, at);
-  if (buf.length - at < HEADER_BYTES) return { ok: false, torn: buf.length - at < SYNC.length || buf.subarray(at, at + SYNC.length).equals(SYNC) };
+  if (buf.length - at < HEADER_BYTES) {
+    // Torn only if what is there is how a frame begins.
+    const head = buf.subarray(at, at + SYNC.length);
+    return { ok: false, torn: head.equals(SYNC.subarray(0, head.length)) };
+  }
   if (!buf.subarray(at, at + SYNC.length).equals(SYNC) || buf.readUInt32BE(at + 13) !== crc32(buf.subarray(at, at + 13))) return { ok: false, torn: false };
   const len = buf.readUInt32BE(at + 5);
   const end = at + HEADER_BYTES + len;
