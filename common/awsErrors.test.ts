@@ -6,6 +6,7 @@ import {
   isInvalidArgument,
   isResourceNotFound,
   isRetryableAwsError,
+  isUnusableAwsResource,
   isValidationError,
 } from './awsErrors';
 
@@ -95,5 +96,20 @@ describe('Kinesis iterator answers', () => {
       false,
       false,
     ]);
+  });
+});
+
+describe('isUnusableAwsResource', () => {
+  it.each(['ResourceNotFoundException', 'AccessDeniedException', 'UnrecognizedClientException'])('takes %s for a resource that cannot be used', (name) => {
+    expect(isUnusableAwsResource(named(name, { $metadata: { httpStatusCode: 400 } }))).toBe(true);
+  });
+
+  it.each([
+    ['a transient failure', Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })],
+    ['a failed condition', named('ConditionalCheckFailedException')],
+    ['a validation error', named('ValidationException')],
+    ['a plain object', { name: 'ResourceNotFoundException' }],
+  ])('does not take %s for one', (_what, e) => {
+    expect(isUnusableAwsResource(e)).toBe(false);
   });
 });

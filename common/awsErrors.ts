@@ -62,3 +62,11 @@ export function isExpiredIterator(e: unknown): boolean {
 export function isInvalidArgument(e: unknown): boolean {
   return (e as Error | undefined)?.name === 'InvalidArgumentException';
 }
+
+/**
+ * The call names a table, stream or key that does not exist, or credentials that may not use it: no retry
+ * helps until an operator acts. The dependency is unusable; the request that needed it was not at fault.
+ */
+export function isUnusableAwsResource(e: unknown): boolean {
+  return isResourceNotFound(e) || isAccessDenied(e);
+}

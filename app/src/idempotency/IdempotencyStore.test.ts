@@ -1,7 +1,10 @@
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createDynamoClient } from '../../../common/awsClients';
+import { freePort } from '../../../test/freePort';
+import { TcpProxy } from '../../../test/faults/TcpProxy';
 import { startHarness, type Harness } from '../../test/harness';
-import { IdempotencyKeyReusedError } from '../errors';
+import { IdempotencyKeyReusedError, StoreUnavailableError } from '../errors';
 import { IdempotencyKeyInUseError } from './errors';
 import { IDEMPOTENCY_KIND, IdempotencyStore, type IdempotencyStoreOptions } from './IdempotencyStore';
 
@@ -179,5 +182,115 @@ describe('IdempotencyStore', () => {
     const req = request();
     await s.claim(req, { requestId: 'r-1' });
     expect(await s.claim({ ...req, sub: 'bob', fingerprint: 'other' }, { requestId: 'r-2' })).toMatchObject({ outcome: 'claimed', ids: { requestId: 'r-2' } });
+  });
+});
+
+/** A socket hang-up, as the gateway's client reports one. */
+const hangUp = () => Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+
+/**
+ * Makes the first command of `type` reach the table or not (`applied`), then fail with a hang-up: the fault a
+ * dropped connection makes, which the emulator does not make on its own.
+ */
+function loseFirstAnswer(type: typeof PutCommand | typeof UpdateCommand, applied: boolean) {
+  const real = h.dynamo.send.bind(h.dynamo);
+  let lost = 0;
+  const spy = vi.spyOn(h.dynamo, 'send').mockImplementation((async (cmd: never) => {
+    if (!((cmd as object) instanceof type) || lost > 0) return real(cmd);
+    lost++;
+    if (applied) await real(cmd);
+    throw hangUp();
+  }) as never);
+  return { lost: () => lost, restore: () => spy.mockRestore() };
+}
+
+describe('IdempotencyStore when the table does not answer', () => {
+  const noPause = { retrySleep: async () => {} };
+
+  it('claims through refused connections that end within the retry deadline', async () => {
+    const proxy = await new TcpProxy(Number(new URL(h.emulators.dynamoEndpoint).port)).start();
+    await proxy.setMode('refuse');
+    const dynamo = createDynamoClient({ region: 'us-east-1', endpoint: proxy.url, maxAttempts: 1 });
+    const pauses: number[] = [];
+    const s = store({
+      dynamo,
+      retrySleep: async (ms) => {
+        pauses.push(ms);
+        await proxy.setMode('pass');
+      },
+    });
+    const req = request();
+    const claim = await s.claim(req, { requestId: 'r-1' }).finally(async () => {
+      dynamo.destroy();
+      await proxy.close();
+    });
+    expect(claim).toMatchObject({ outcome: 'claimed', ids: { requestId: 'r-1' } });
+    expect(pauses).toHaveLength(1);
+    expect(await item('alice', req.key)).toMatchObject({ state: 'pending', operationRequestId: 'r-1' });
+  });
+
+  it('takes a put whose answer was lost, and whose retry found the condition false, for its own claim', async () => {
+    const lose = loseFirstAnswer(PutCommand, true);
+    const claim = await store(noPause)
+      .claim(request(), { requestId: 'r-1', resourceId: 'x-1' })
+      .finally(lose.restore);
+    expect(lose.lost()).toBe(1);
+    expect(claim).toMatchObject({ outcome: 'claimed', ids: { requestId: 'r-1', resourceId: 'x-1' } });
+  });
+
+  it('takes a takeover whose answer was lost for its own, with the first attempt\'s ids', async () => {
+    let t = 1_800_000_000_000;
+    // No wait for a pending claim: on this clock, which does not move, a claim that waited would wait forever.
+    const s = store({ ...noPause, now: () => t, waitMs: 0 });
+    const req = request();
+    await s.claim(req, { requestId: 'r-1', resourceId: 'x-1' });
+    t += 30_000;
+    const lose = loseFirstAnswer(UpdateCommand, true);
+    const second = await s.claim(req, { requestId: 'r-2', resourceId: 'x-2' }).finally(lose.restore);
+    expect(lose.lost()).toBe(1);
+    expect(second).toMatchObject({ outcome: 'claimed', ids: { requestId: 'r-1', resourceId: 'x-1' } });
+    expect(await item('alice', req.key)).toMatchObject({ state: 'pending', claimedAt: t });
+  });
+
+  it('stores the answer through a hang-up: the completion is retried', async () => {
+    const s = store(noPause);
+    const req = request();
+    const claim = await s.claim(req, { requestId: 'r-1' });
+    if (claim.outcome !== 'claimed') throw new Error('expected a claim');
+    const lose = loseFirstAnswer(UpdateCommand, false);
+    await claim.complete({ requestId: 'r-1', timestamp: 't' }).finally(lose.restore);
+    expect(lose.lost()).toBe(1);
+    expect(await item('alice', req.key)).toMatchObject({ state: 'done', answer: { requestId: 'r-1', timestamp: 't' } });
+  });
+
+  it('retries within its deadline, then answers 503 STORE_UNAVAILABLE with Retry-After', async () => {
+    const dynamo = createDynamoClient({ region: 'us-east-1', endpoint: `http://127.0.0.1:${await freePort()}`, maxAttempts: 1 });
+    let t = 0;
+    const pauses: number[] = [];
+    const s = store({
+      dynamo,
+      storeRetry: { baseMs: 100, capMs: 400, deadlineMs: 1_000 },
+      random: () => 1,
+      now: () => t,
+      retrySleep: async (ms) => {
+        pauses.push(ms);
+        t += ms;
+      },
+    });
+    const err = await s.claim(request(), { requestId: 'r-1' }).catch((e: unknown) => e);
+    dynamo.destroy();
+    expect(err).toBeInstanceOf(StoreUnavailableError);
+    expect(err).toMatchObject({ status: 503, code: 'STORE_UNAVAILABLE', headers: { 'Retry-After': '1' }, cause: { code: 'ECONNREFUSED' } });
+    // 100 + 200 + 400 = 700 ms of pauses; a fourth (400) would end past the 1 s deadline.
+    expect(pauses).toEqual([100, 200, 400]);
+  });
+
+  it('answers 503 STORE_UNAVAILABLE at once for a table that does not exist', async () => {
+    const pauses: number[] = [];
+    const s = store({ tableName: 'no-such-table', retrySleep: async (ms) => void pauses.push(ms) });
+    const err = await s.claim(request(), { requestId: 'r-1' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreUnavailableError);
+    expect(err).toMatchObject({ code: 'STORE_UNAVAILABLE', cause: { name: 'ResourceNotFoundException' } });
+    expect(pauses).toEqual([]);
   });
 });

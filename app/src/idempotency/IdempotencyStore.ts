@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { STATUS_KIND, STATUS_TABLE_KEY } from '../../../common/tables';
 import { IdempotencyKeyReusedError } from '../errors';
+import { retryWithin, type StoreRetry } from '../status/retryWithin';
 import { IdempotencyKeyInUseError } from './errors';
 
 /** Sort key value of an idempotency item in the status table (common/tables.ts). */
@@ -27,6 +28,11 @@ export interface IdempotencyStoreOptions {
   pollMs?: number;
   /** Epoch milliseconds. @default Date.now */
   now?: () => number;
+  /** Retries of each call to the table. @default DEFAULT_STORE_RETRY (status/retryWithin.ts) */
+  storeRetry?: StoreRetry;
+  random?: () => number;
+  /** The pauses between retries. @default timers/promises setTimeout */
+  retrySleep?: (ms: number) => Promise<unknown>;
 }
 
 /** One use of a key: whose, which key, and the fingerprint of the request it was used with. */
@@ -85,6 +91,9 @@ interface IdempotencyItem {
   expiresAt: number;
 }
 
+/** The ids a claim on `item` publishes with: the first attempt's. */
+const idsOf = (item: IdempotencyItem): AttemptIds => ({ requestId: item.operationRequestId, ...(item.resourceId ? { resourceId: item.resourceId } : {}) });
+
 const NAMES: Record<string, string> = { '#state': 'state', '#owner': 'owner', '#answer': 'answer' };
 /** The placeholders `expressions` use: DynamoDB refuses unused ones. */
 const namesIn = (...expressions: string[]) => Object.fromEntries(Object.entries(NAMES).filter(([n]) => expressions.some((e) => e.includes(n))));
@@ -97,6 +106,11 @@ const namesIn = (...expressions: string[]) => Object.fromEntries(Object.entries(
  *    another fingerprint is 422; `done` replays; `pending` is waited for up to `waitMs`, then 409, unless
  *    its lease ran out (a crashed or failed attempt), in which case this request takes it over with the same ids.
  * 2. The caller publishes, then completes (`done` with the answer), releases (5xx) or discards (4xx) the claim.
+ *
+ * Each call is retried within a deadline (status/retryWithin.ts), writes included: every write is conditional
+ * on the claim's owner, a random id per claim, so a write whose earlier attempt was applied (its answer lost)
+ * is told apart by reading the item: it names this claim's owner. A table that does not answer, or cannot be
+ * used, is 503 STORE_UNAVAILABLE.
  *
  * @example
  * const claim = await store.claim({ sub, key, fingerprint }, { requestId: crypto.randomUUID() });
@@ -129,6 +143,7 @@ export class IdempotencyStore {
    * Claims `req.key` for an attempt with `ids`, or returns the first answer to replay.
    * @throws IdempotencyKeyReusedError the key was used with another request
    * @throws IdempotencyKeyInUseError the first attempt is still pending after `waitMs`
+   * @throws StoreUnavailableError the table did not answer within the retry deadline, or cannot be used
    */
   async claim(req: IdempotentRequest, ids: AttemptIds): Promise<Claim> {
     const pk = IdempotencyStore.partitionKey(req.sub, req.key);
@@ -141,14 +156,15 @@ export class IdempotencyStore {
         const now = this.#now();
         // Gone or expired since the put: put again.
         if (!item || item.expiresAt <= Math.floor(now / 1000)) break;
+        // This claim's own put or takeover, retried after an attempt that was applied but whose answer was lost.
+        if (item.owner === owner && item.state === 'pending') return this.#claimed(pk, idsOf(item), owner);
         if (item.fingerprint !== req.fingerprint) {
           throw new IdempotencyKeyReusedError('this Idempotency-Key was used with a different request in the last 24 hours');
         }
         if (item.state === 'done' && item.answer) return { outcome: 'replay', answer: item.answer };
         if (now - item.claimedAt >= this.#leaseMs) {
-          const first: AttemptIds = { requestId: item.operationRequestId, ...(item.resourceId ? { resourceId: item.resourceId } : {}) };
-          if (await this.#takeOver(pk, item.owner, owner)) return this.#claimed(pk, first, owner);
-          continue; // another attempt took it over or finished: look again
+          if (await this.#takeOver(pk, item.owner, owner)) return this.#claimed(pk, idsOf(item), owner);
+          continue; // another attempt took it over or finished, or this one's retried takeover was applied: look again
         }
         if (now >= deadline) throw new IdempotencyKeyInUseError('a request with this Idempotency-Key is still in progress');
         await sleep(this.#pollMs);
@@ -161,7 +177,9 @@ export class IdempotencyStore {
     return {
       outcome: 'claimed',
       ids,
-      // Only the current owner answers: an attempt whose lease another took over must not write over it.
+      // Only the current owner answers: an attempt whose lease another took over must not write over it. A
+      // retried write that finds the condition false needs no second look: an earlier attempt applied it, or
+      // the claim is another's; either way there is nothing left to do.
       complete: (answer) =>
         this.#update(pk, 'SET #state = :done, #answer = :answer', '#owner = :owner AND #state = :pending', {
           ':done': 'done',
@@ -172,14 +190,16 @@ export class IdempotencyStore {
       release: () => this.#update(pk, 'SET claimedAt = :zero', '#owner = :owner AND #state = :pending', { ':zero': 0, ':owner': owner, ':pending': 'pending' }),
       discard: async () => {
         try {
-          await this.#o.dynamo.send(
-            new DeleteCommand({
-              TableName: this.#o.tableName,
-              Key: this.#key(pk),
-              ConditionExpression: '#owner = :owner AND #state = :pending',
-              ExpressionAttributeNames: namesIn('#owner = :owner AND #state = :pending'),
-              ExpressionAttributeValues: { ':owner': owner, ':pending': 'pending' },
-            }),
+          await this.#send(() =>
+            this.#o.dynamo.send(
+              new DeleteCommand({
+                TableName: this.#o.tableName,
+                Key: this.#key(pk),
+                ConditionExpression: '#owner = :owner AND #state = :pending',
+                ExpressionAttributeNames: namesIn('#owner = :owner AND #state = :pending'),
+                ExpressionAttributeValues: { ':owner': owner, ':pending': 'pending' },
+              }),
+            ),
           );
         } catch (e) {
           if (!isConditionalCheckFailed(e)) throw e;
@@ -192,7 +212,7 @@ export class IdempotencyStore {
     return { [STATUS_TABLE_KEY.partitionKey]: pk, [STATUS_TABLE_KEY.sortKey]: IDEMPOTENCY_KIND };
   }
 
-  /** Puts a fresh `pending` item unless a live one exists; false when one does. */
+  /** Puts a fresh `pending` item unless a live one exists; false when one does (this claim's own, after a retry). */
   async #create(pk: string, req: IdempotentRequest, ids: AttemptIds, owner: string): Promise<boolean> {
     const now = this.#now();
     const item: IdempotencyItem = {
@@ -206,14 +226,16 @@ export class IdempotencyStore {
       expiresAt: Math.floor(now / 1000) + this.#ttlSeconds,
     };
     try {
-      await this.#o.dynamo.send(
-        new PutCommand({
-          TableName: this.#o.tableName,
-          Item: item,
-          // TTL deletes lazily (within days), so an expired item still present counts as absent.
-          ConditionExpression: 'attribute_not_exists(requestId) OR expiresAt <= :nowSeconds',
-          ExpressionAttributeValues: { ':nowSeconds': Math.floor(now / 1000) },
-        }),
+      await this.#send(() =>
+        this.#o.dynamo.send(
+          new PutCommand({
+            TableName: this.#o.tableName,
+            Item: item,
+            // TTL deletes lazily (within days), so an expired item still present counts as absent.
+            ConditionExpression: 'attribute_not_exists(requestId) OR expiresAt <= :nowSeconds',
+            ExpressionAttributeValues: { ':nowSeconds': Math.floor(now / 1000) },
+          }),
+        ),
       );
       return true;
     } catch (e) {
@@ -222,43 +244,56 @@ export class IdempotencyStore {
     }
   }
 
-  /** Takes over a pending claim whose lease ran out, unless another attempt got there first. */
+  /**
+   * Takes over a pending claim whose lease ran out, unless another attempt got there first; false also when a
+   * retry finds this claim's own takeover applied (the caller reads the item again).
+   */
   async #takeOver(pk: string, previousOwner: string, owner: string): Promise<boolean> {
     try {
-      await this.#o.dynamo.send(
-        new UpdateCommand({
-          TableName: this.#o.tableName,
-          Key: this.#key(pk),
-          UpdateExpression: 'SET #owner = :owner, claimedAt = :now',
-          ConditionExpression: '#owner = :previous AND #state = :pending',
-          ExpressionAttributeNames: namesIn('SET #owner', '#state'),
-          ExpressionAttributeValues: { ':owner': owner, ':now': this.#now(), ':previous': previousOwner, ':pending': 'pending' },
-        }),
+      await this.#send(() =>
+        this.#o.dynamo.send(
+          new UpdateCommand({
+            TableName: this.#o.tableName,
+            Key: this.#key(pk),
+            UpdateExpression: 'SET #owner = :owner, claimedAt = :now',
+            ConditionExpression: '#owner = :previous AND #state = :pending',
+            ExpressionAttributeNames: namesIn('SET #owner', '#state'),
+            ExpressionAttributeValues: { ':owner': owner, ':now': this.#now(), ':previous': previousOwner, ':pending': 'pending' },
+          }),
+        ),
       );
       return true;
     } catch (e) {
       if (isConditionalCheckFailed(e)) return false;
       throw e;
     }
+  }
+
+  /** One call to the table, retried within the deadline; 503 STORE_UNAVAILABLE when the table cannot serve it. */
+  #send<T>(call: () => Promise<T>): Promise<T> {
+    const { storeRetry: retry, random, retrySleep: sleep } = this.#o;
+    return retryWithin(call, 'the idempotency store is unavailable', { retry, random, now: this.#now, sleep });
   }
 
   async #read(pk: string): Promise<IdempotencyItem | undefined> {
-    const res = await this.#o.dynamo.send(new GetCommand({ TableName: this.#o.tableName, Key: this.#key(pk), ConsistentRead: true }));
+    const res = await this.#send(() => this.#o.dynamo.send(new GetCommand({ TableName: this.#o.tableName, Key: this.#key(pk), ConsistentRead: true })));
     return res.Item as IdempotencyItem | undefined;
   }
 
   /** A conditional update; losing the condition (another attempt finished or took over) is not an error. */
   async #update(pk: string, expression: string, condition: string, values: Record<string, unknown>): Promise<void> {
     try {
-      await this.#o.dynamo.send(
-        new UpdateCommand({
-          TableName: this.#o.tableName,
-          Key: this.#key(pk),
-          UpdateExpression: expression,
-          ConditionExpression: condition,
-          ExpressionAttributeNames: namesIn(expression, condition),
-          ExpressionAttributeValues: values,
-        }),
+      await this.#send(() =>
+        this.#o.dynamo.send(
+          new UpdateCommand({
+            TableName: this.#o.tableName,
+            Key: this.#key(pk),
+            UpdateExpression: expression,
+            ConditionExpression: condition,
+            ExpressionAttributeNames: namesIn(expression, condition),
+            ExpressionAttributeValues: values,
+          }),
+        ),
       );
     } catch (e) {
       if (!isConditionalCheckFailed(e)) throw e;

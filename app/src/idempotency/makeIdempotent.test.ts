@@ -63,11 +63,19 @@ describe('makeIdempotent', () => {
 
   it('answers 503 STORE_UNAVAILABLE with Retry-After when the table does not answer, without running', async () => {
     const dynamo = createDynamoClient({ region: 'us-east-1', endpoint: `http://127.0.0.1:${await freePort()}`, maxAttempts: 1 });
-    const once = makeIdempotent({ store: new IdempotencyStore({ dynamo, tableName: h.statusTable }) });
+    const once = makeIdempotent({ store: new IdempotencyStore({ dynamo, tableName: h.statusTable, storeRetry: { baseMs: 1, capMs: 2, deadlineMs: 20 } }) });
     const c = call();
     const err = await once(c.call).catch((e: unknown) => e);
     dynamo.destroy();
     expect(err).toMatchObject({ status: 503, code: 'STORE_UNAVAILABLE', headers: { 'Retry-After': '1' } });
+    expect(c.runs).toHaveLength(0);
+  });
+
+  it('answers 503 STORE_UNAVAILABLE when the table does not exist, without running', async () => {
+    const once = makeIdempotent({ store: new IdempotencyStore({ dynamo: h.dynamo, tableName: 'no-such-table' }) });
+    const c = call();
+    const err = await once(c.call).catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 503, code: 'STORE_UNAVAILABLE', headers: { 'Retry-After': '1' }, cause: { name: 'ResourceNotFoundException' } });
     expect(c.runs).toHaveLength(0);
   });
 });

@@ -1,5 +1,4 @@
-import { isRetryableAwsError } from '../../../common/awsErrors';
-import { GatewayError, StoreUnavailableError } from '../errors';
+import { GatewayError } from '../errors';
 import type { Logger } from '../logger';
 import type { AttemptIds, IdempotencyStore, IdempotentRequest } from './IdempotencyStore';
 
@@ -24,12 +23,6 @@ export interface MakeIdempotentOptions {
   now?: () => Date;
 }
 
-/** Turns the store's own failure into the answer for it: 503 when the table does not answer now. */
-function unavailable(err: unknown): never {
-  if (err instanceof GatewayError || !isRetryableAwsError(err)) throw err;
-  throw new StoreUnavailableError('the idempotency store is unavailable', 1, { cause: err });
-}
-
 /**
  * The `Idempotency-Key` protocol around a unit of work, as Powertools' `makeIdempotent` wraps a handler:
  * claim the key; replay a completed first attempt's answer without running; else run, then complete the
@@ -44,7 +37,8 @@ function unavailable(err: unknown): never {
 export function makeIdempotent(o: MakeIdempotentOptions) {
   const now = o.now ?? (() => new Date());
   return async function idempotent<T>(call: IdempotentCall<T>): Promise<T> {
-    const claim = await o.store.claim(call.request, call.ids).catch(unavailable);
+    // The store answers its own outage as 503 STORE_UNAVAILABLE (IdempotencyStore.claim).
+    const claim = await o.store.claim(call.request, call.ids);
     if (claim.outcome === 'replay') return call.replay(claim.answer);
     const attempt: Attempt = { ...claim.ids, timestamp: now().toISOString() };
     let answer: T;

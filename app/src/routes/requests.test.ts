@@ -204,4 +204,15 @@ describe('GET /api/requests/{requestId} when the status table does not answer', 
     expect(res.headers.get('Retry-After')).toBe('1');
     expect(await res.json()).toEqual({ success: false, error: { code: 'STORE_UNAVAILABLE', message: 'the status store is unavailable' } });
   });
+
+  it('answers 503 STORE_UNAVAILABLE for a table that does not exist, logged at error with its cause', async () => {
+    const statusStore = new StatusStore({ dynamo: h.dynamo, tableName: 'no-such-table', retry: FAST_RETRY });
+    const res = await get(crypto.randomUUID(), await h.token(['*:*:*:*']), {}, h.app({ statusStore }));
+    expect(res.status).toBe(503);
+    expect(res.headers.get('Retry-After')).toBe('1');
+    const correlationId = res.headers.get('X-Request-ID');
+    expect(await res.json()).toEqual({ success: false, error: { code: 'STORE_UNAVAILABLE', message: 'the status store is unavailable' } });
+    const line = h.logs.map((l) => JSON.parse(l)).find((l) => l.correlationId === correlationId && l.code === 'STORE_UNAVAILABLE');
+    expect(line).toMatchObject({ level: 'error', err: { name: 'ResourceNotFoundException' } });
+  });
 });

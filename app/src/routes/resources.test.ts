@@ -380,6 +380,22 @@ describe('Idempotency-Key', () => {
     expect(records.map((r) => r.json.requestId)).toEqual([seen[0]]);
   });
 
+  it('a key whose store table does not exist is 503 STORE_UNAVAILABLE with Retry-After, logged at error, and writes nothing', async () => {
+    const missing = h.app({ idempotency: new IdempotencyStore({ dynamo: h.dynamo, tableName: 'no-such-table' }) });
+    const res = await missing.request(`/api/resources/${BL}`, {
+      method: 'POST',
+      headers: { ...SCOPE, Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', 'Idempotency-Key': newKey() },
+      body: JSON.stringify({ data: { n: 1 } }),
+    });
+    expect(res.status).toBe(503);
+    expect(res.headers.get('Retry-After')).toBe('1');
+    expect(await res.json()).toEqual({ success: false, error: { code: 'STORE_UNAVAILABLE', message: 'the idempotency store is unavailable' } });
+    const correlationId = res.headers.get('X-Request-ID');
+    const line = h.logs.map((l) => JSON.parse(l)).find((l) => l.correlationId === correlationId && l.code === 'STORE_UNAVAILABLE');
+    expect(line).toMatchObject({ level: 'error', err: { name: 'ResourceNotFoundException' } });
+    expect(await written()).toHaveLength(0);
+  });
+
   it('a record too large for Kinesis (413) claims no key and writes nothing', async () => {
     const key = newKey();
     const claim = vi.spyOn(IdempotencyStore.prototype, 'claim');

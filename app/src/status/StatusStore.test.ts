@@ -146,10 +146,12 @@ describe('StatusStore reads when the table does not answer', () => {
     expect(read).toMatchObject({ requestId: id, status: 'processing' });
   });
 
-  it('does not retry a failure that is not transient', async () => {
+  it('answers 503 STORE_UNAVAILABLE at once, without retrying, for a table that does not exist', async () => {
     let calls = 0;
     const store = new StatusStore({ dynamo: h.dynamo, tableName: 'no-such-table', retry: FAST_RETRY, sleep: async () => void calls++ });
-    await expect(store.get(crypto.randomUUID())).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+    const err = await store.get(crypto.randomUUID()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreUnavailableError);
+    expect(err).toMatchObject({ status: 503, code: 'STORE_UNAVAILABLE', headers: { 'Retry-After': '1' }, cause: { name: 'ResourceNotFoundException' } });
     expect(calls).toBe(0);
   });
 });

@@ -3,23 +3,10 @@ import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { STATUS_KIND, STATUS_TABLE_KEY } from '../../../common/tables';
 import type { StatusItem } from '../../../contract/status';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { isRetryableAwsError } from '../../../common/awsErrors';
 import type { RetryConfig } from '../config';
-import { StoreUnavailableError } from '../errors';
-import { backoffDelay, type BackoffOptions } from '../publish/backoff';
 import { GroupCommit } from '../publish/GroupCommit';
-
-/**
- * How a status read retries: the gateway's client makes one attempt per call in batching mode, and a read is
- * safe to repeat. Past `deadlineMs` a read still failing is 503 STORE_UNAVAILABLE.
- */
-export interface ReadRetry extends BackoffOptions {
-  deadlineMs: number;
-}
-
-/** A few retries within 2 s: a socket hang-up or a throttled call is retried, an outage answers 503 soon. */
-export const DEFAULT_READ_RETRY: ReadRetry = { baseMs: 50, capMs: 400, deadlineMs: 2_000 };
+import { retryWithin, type StoreRetry } from './retryWithin';
 
 /** The gateway's side of the status table: the `accepted` item it writes, and reads of an operation's status. */
 export interface StatusStoreOptions {
@@ -30,8 +17,8 @@ export interface StatusStoreOptions {
   /** @default 4 */
   maxInFlight?: number;
   retry: RetryConfig;
-  /** Retries of {@link StatusStore.get}. @default DEFAULT_READ_RETRY */
-  readRetry?: ReadRetry;
+  /** Retries of {@link StatusStore.get}. @default DEFAULT_STORE_RETRY (status/retryWithin.ts) */
+  readRetry?: StoreRetry;
   random?: () => number;
   /** @default Date.now */
   now?: () => number;
@@ -98,23 +85,12 @@ export class StatusStore {
 
   /**
    * The operation's status: its outcome when there is one, else its acceptance; undefined if unknown.
-   * Retries a failed read ({@link ReadRetry}).
-   * @throws StoreUnavailableError the table did not answer within the read deadline
+   * A failed read is retried within a deadline (status/retryWithin.ts): a read is safe to repeat.
+   * @throws StoreUnavailableError the table did not answer within the read deadline, or cannot be used
    */
   async get(requestId: string): Promise<StatusItem | undefined> {
-    const retry = this.#o.readRetry ?? DEFAULT_READ_RETRY;
-    const now = this.#o.now ?? Date.now;
-    const deadline = now() + retry.deadlineMs;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.#query(requestId);
-      } catch (err) {
-        if (!isRetryableAwsError(err)) throw err;
-        const pause = backoffDelay(attempt, retry, this.#o.random);
-        if (now() + pause >= deadline) throw new StoreUnavailableError('the status store is unavailable', 1, { cause: err });
-        await (this.#o.sleep ?? sleep)(pause);
-      }
-    }
+    const { readRetry: retry, random, now, sleep } = this.#o;
+    return retryWithin(() => this.#query(requestId), 'the status store is unavailable', { retry, random, now, sleep });
   }
 
   async #query(requestId: string): Promise<StatusItem | undefined> {
