@@ -10,6 +10,8 @@ export const DEFAULT_METRICS_NAMESPACE = 'ResourceGateway';
 /** Names of the gateway's metrics (EMF, dimension `service=gateway`). */
 export const GATEWAY_METRICS = {
   requests: 'Requests',
+  /** Requests refused 503 `GATEWAY_BUSY` by the body budget: load shed, counted apart from `Requests`. */
+  gatewayBusy: 'GatewayBusy',
   requestLatency: 'RequestLatency',
   recordsPerPutRecords: 'RecordsPerPutRecords',
   putRecordsLatency: 'PutRecordsLatency',

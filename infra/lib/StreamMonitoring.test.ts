@@ -85,7 +85,6 @@ describe('StreamMonitoring', () => {
     ['recordsHeldBack', NS, CONSUMER_METRICS.heldBack, 'Sum', 60, 0, 'GreaterThanThreshold', 5, [{ Name: 'service', Value: METRICS_SERVICE.consumer }]],
     ['failedBatches', 'AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'Maximum', 60, 1, 'GreaterThanOrEqualToThreshold', 1,
       [{ Name: 'QueueName', Value: ref(stack.consumer.onFailureQueue.queueName) }]],
-    ['gateway5xx', 'AWS/ApplicationELB', 'HTTPCode_Target_5XX_Count', 'Sum', 300, 5, 'GreaterThanOrEqualToThreshold', 1, albDimensions],
     ['loadBalancer5xx', 'AWS/ApplicationELB', 'HTTPCode_ELB_5XX_Count', 'Sum', 300, 5, 'GreaterThanOrEqualToThreshold', 1,
       [{ Name: 'LoadBalancer', Value: expect.anything() }]],
     ['noHealthyTargets', 'AWS/ApplicationELB', 'HealthyHostCount', 'Minimum', 60, 1, 'LessThanThreshold', 3, albDimensions, 'breaching'],
@@ -139,6 +138,30 @@ describe('StreamMonitoring', () => {
     expect(queries.find((q) => q.Id === 'running')?.MetricStat).toMatchObject({ Metric: count('RunningTaskCount'), Period: 60 });
   });
 
+  it('alarms gateway5xx on target 5xx less the GATEWAY_BUSY answers, at least 5 in five minutes', () => {
+    const properties = alarmProperties('gateway5xx');
+    expect(properties).toMatchObject({
+      Threshold: 5,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [topic],
+      OKActions: [topic],
+    });
+    const queries = properties.Metrics as Array<{ Id: string; Expression?: string; ReturnData?: boolean; MetricStat?: { Metric: Record<string, unknown>; Period: number; Stat: string } }>;
+    expect(queries.find((q) => q.Expression)?.Expression).toBe('FILL(target5xx, 0) - FILL(busy, 0)');
+    expect(queries.find((q) => q.Id === 'target5xx')?.MetricStat).toEqual({
+      Metric: { Namespace: 'AWS/ApplicationELB', MetricName: 'HTTPCode_Target_5XX_Count', Dimensions: expect.arrayContaining(albDimensions) },
+      Period: 300,
+      Stat: 'Sum',
+    });
+    expect(queries.find((q) => q.Id === 'busy')?.MetricStat).toEqual({
+      Metric: { Namespace: NS, MetricName: GATEWAY_METRICS.gatewayBusy, Dimensions: [{ Name: 'service', Value: METRICS_SERVICE.gateway }] },
+      Period: 300,
+      Stat: 'Sum',
+    });
+  });
+
   it('has exactly these fourteen alarms, every one notifying on alarm and on recovery', () => {
     template.resourceCountIs('AWS::CloudWatch::Alarm', 14);
     for (const alarm of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) {
@@ -179,7 +202,12 @@ describe('StreamMonitoring', () => {
       ['Gateway latency p50 / p99', ['AWS/ApplicationELB/TargetResponseTime', 'AWS/ApplicationELB/TargetResponseTime']],
       [
         'Gateway 4xx / 5xx',
-        ['AWS/ApplicationELB/HTTPCode_Target_4XX_Count', 'AWS/ApplicationELB/HTTPCode_Target_5XX_Count', 'AWS/ApplicationELB/HTTPCode_ELB_5XX_Count'],
+        [
+          'AWS/ApplicationELB/HTTPCode_Target_4XX_Count',
+          'AWS/ApplicationELB/HTTPCode_Target_5XX_Count',
+          'AWS/ApplicationELB/HTTPCode_ELB_5XX_Count',
+          `${NS}/${GATEWAY_METRICS.gatewayBusy}`,
+        ],
       ],
       ['Gateway CPU and memory', ['AWS/ECS/CPUUtilization', 'AWS/ECS/MemoryUtilization']],
       ['Records per PutRecords', [GATEWAY_METRICS.recordsPerPutRecords, GATEWAY_METRICS.putRecordsLatency].map((m) => `${NS}/${m}`)],

@@ -187,10 +187,11 @@ export class StreamMonitoring extends Construct {
     const targets = props.targetGroup.metrics;
     const atLeast = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD;
     return {
-      // The gateway answers 5xx only when it cannot make a 202 durable (stream and spool both failing),
-      // so a handful in five minutes is an outage, not noise.
+      // Target 5xx less the 503 GATEWAY_BUSY answers: shedding load to bound memory is the gateway working, and
+      // any client can cause it. What remains (a dependency outage its retries did not absorb, a bug) is the
+      // service at fault, so a handful in five minutes is an outage, not noise.
       gateway5xx: this.#alarm('Gateway5xx', {
-        metric: targets.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, { statistic: 'Sum', period: FIVE_MINUTES }),
+        metric: this.#gateway5xxLessBusy(targets),
         threshold: 5,
         comparisonOperator: atLeast,
         evaluationPeriods: 1,
@@ -226,6 +227,19 @@ export class StreamMonitoring extends Construct {
       }),
       ...this.#buildSpoolAlarms(),
     };
+  }
+
+  /** The target group's 5xx answers less the gateway's `GatewayBusy` count, per five minutes. */
+  #gateway5xxLessBusy(targets: elbv2.IApplicationTargetGroupMetrics): cloudwatch.MathExpression {
+    return new cloudwatch.MathExpression({
+      expression: 'FILL(target5xx, 0) - FILL(busy, 0)',
+      usingMetrics: {
+        target5xx: targets.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, { statistic: 'Sum' }),
+        busy: this.metric(METRICS_SERVICE.gateway, GATEWAY_METRICS.gatewayBusy, 'Sum'),
+      },
+      label: 'Target 5xx less GATEWAY_BUSY',
+      period: FIVE_MINUTES,
+    });
   }
 
   #buildSpoolAlarms() {
@@ -310,6 +324,7 @@ export class StreamMonitoring extends Construct {
         alb.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_4XX_COUNT, { statistic: 'Sum' }),
         alb.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, { statistic: 'Sum' }),
         alb.httpCodeElb(elbv2.HttpCodeElb.ELB_5XX_COUNT, { statistic: 'Sum' }),
+        gateway(GATEWAY_METRICS.gatewayBusy, 'Sum'),
       ]),
       this.#graph('Gateway CPU and memory', [
         service.metricCpuUtilization({ statistic: 'Average' }),

@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { GATEWAY_METRICS } from '../../../common/metricNames';
+import { DocumentedResponses, type OpenApiDocument } from '../../test/documentedResponses';
 import { startHarness, type Harness } from '../../test/harness';
 import { Metrics } from '../metrics/Metrics';
 import { BodyBudget } from './BodyBudget';
@@ -18,6 +19,17 @@ let port: number;
 let budget: BodyBudget;
 let metricLines: Record<string, unknown>[];
 let metrics: Metrics;
+let doc: OpenApiDocument;
+let guard: DocumentedResponses;
+
+async function listen(s: Server): Promise<number> {
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  return (s.address() as AddressInfo).port;
+}
+async function close(s: Server): Promise<void> {
+  s.closeAllConnections();
+  await new Promise<void>((r) => s.close(() => r()));
+}
 
 beforeAll(async () => {
   h = await startHarness();
@@ -26,12 +38,12 @@ beforeAll(async () => {
   metrics = new Metrics({ namespace: 'Test', defaultDimensions: { service: 'gateway' }, sink: (l) => metricLines.push(JSON.parse(l)) });
   budget = new BodyBudget(2 * BIG_BYTES);
   server = createGatewayServer({ fetch: h.app({ metrics }).fetch, budget, maxBodyBytes: MAX_BODY, logger: h.logger, metrics });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  port = (server.address() as AddressInfo).port;
+  port = await listen(server);
+  doc = (await (await h.app().request('/openapi.json')).json()) as OpenApiDocument;
+  guard = new DocumentedResponses(doc);
 });
 afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise<void>((r) => server.close(() => r()));
+  await close(server);
   await h.close();
 });
 afterEach(() => {
@@ -46,15 +58,16 @@ interface Answer {
   body: string;
 }
 
-/** Splits the bytes a connection received into its HTTP answers (Content-Length framed, as ours all are). */
+/** Splits the bytes a connection received into its whole HTTP answers (Content-Length framed, as ours all are). */
 function answers(raw: string): Answer[] {
   const out: Answer[] = [];
   let rest = raw;
-  while (rest.startsWith('HTTP/1.1 ')) {
+  while (rest.startsWith('HTTP/1.1 ') && rest.includes('\r\n\r\n')) {
     const end = rest.indexOf('\r\n\r\n');
     const [statusLine, ...lines] = rest.slice(0, end).split('\r\n');
     const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
     const length = Number(headers['content-length'] ?? 0);
+    if (rest.length < end + 4 + length) break;
     out.push({ status: Number(statusLine!.split(' ')[1]), headers, body: rest.slice(end + 4, end + 4 + length) });
     rest = rest.slice(end + 4 + length);
   }
@@ -62,9 +75,9 @@ function answers(raw: string): Answer[] {
 }
 
 /** Opens a connection, writes `bytes`, and resolves with everything received until the server closes it. */
-function exchange(bytes: string | Buffer, o: { endAfterWrite?: boolean } = {}): Promise<Answer[]> {
+function exchange(bytes: string | Buffer, o: { endAfterWrite?: boolean; port?: number } = {}): Promise<Answer[]> {
   return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1', () => (o.endAfterWrite ? socket.end(bytes) : socket.write(bytes)));
+    const socket = connect(o.port ?? port, '127.0.0.1', () => (o.endAfterWrite ? socket.end(bytes) : socket.write(bytes)));
     let out = '';
     socket.on('data', (d) => (out += d.toString('latin1')));
     socket.on('close', () => resolve(answers(out)));
@@ -72,19 +85,35 @@ function exchange(bytes: string | Buffer, o: { endAfterWrite?: boolean } = {}): 
   });
 }
 
-function open(): Promise<Socket> {
+function open(to = port): Promise<Socket> {
   return new Promise((resolve) => {
-    const s = connect(port, '127.0.0.1', () => resolve(s));
+    const s = connect(to, '127.0.0.1', () => resolve(s));
     s.on('error', () => {});
   });
 }
 
-function received(socket: Socket): Promise<string> {
-  return new Promise((resolve) => {
-    let out = '';
-    socket.on('data', (d) => (out += d.toString('latin1')));
-    socket.on('close', () => resolve(out));
-  });
+/** What `socket` receives: the answers so far, and all of them once the server closes it. */
+function collect(socket: Socket): { soFar: () => Answer[]; closed: Promise<Answer[]> } {
+  let out = '';
+  socket.on('data', (d) => (out += d.toString('latin1')));
+  return { soFar: () => answers(out), closed: new Promise((resolve) => socket.on('close', () => resolve(answers(out)))) };
+}
+
+/** A parsed raw answer as a fetch Response, for the document check. */
+const toResponse = (a: Answer) => new Response(a.body, { status: a.status, headers: a.headers });
+
+/** Every documented operation, with a URL its path template matches. */
+const operations = () =>
+  Object.entries(doc.paths).flatMap(([template, item]) => Object.keys(item).map((m) => ({ method: m.toUpperCase(), url: template.replace(/\{\w+\}/g, 'x') })));
+
+/**
+ * Fails unless `a` is what the OpenAPI document describes for `route`; without one, for every operation: the HTTP
+ * server answers before any route is known, so each must document it.
+ */
+async function expectDocumented(a: Answer | undefined, route?: { method: string; url: string }) {
+  expect(a).toBeDefined();
+  const problems = await Promise.all((route ? [route] : operations()).map((r) => guard.problems(r.method, r.url, toResponse(a!))));
+  expect(problems.flat()).toEqual([]);
 }
 
 const writeHead = (path: string, extra: string) =>
@@ -96,6 +125,24 @@ function requestClasses(): Record<string, number> {
   const out: Record<string, number> = {};
   for (const l of metricLines) if (typeof l[GATEWAY_METRICS.requests] === 'number') out[String(l.StatusClass)] = (out[String(l.StatusClass)] ?? 0) + (l[GATEWAY_METRICS.requests] as number);
   return out;
+}
+
+function busyCount(): number {
+  metrics.flush();
+  return metricLines.reduce((n, l) => n + (typeof l[GATEWAY_METRICS.gatewayBusy] === 'number' ? (l[GATEWAY_METRICS.gatewayBusy] as number) : 0), 0);
+}
+
+/** Two connections each announce a 1 MiB body and send none of it: the budget (2 MiB) is full. */
+async function fillBudget(): Promise<Socket[]> {
+  const holders = await Promise.all([open(), open()]);
+  for (const s of holders) s.write(writeHead('/api/resources/b-l', `Content-Length: ${BIG_BYTES}\r\n\r\n`));
+  await vi.waitFor(() => expect(budget.heldBytes).toBe(2 * BIG_BYTES));
+  return holders;
+}
+
+async function emptyBudget(holders: Socket[]): Promise<void> {
+  for (const s of holders) s.destroy();
+  await vi.waitFor(() => expect(budget.heldBytes).toBe(0));
 }
 
 function expectJsonError(a: Answer | undefined, status: number, code: string) {
@@ -115,10 +162,12 @@ describe('createGatewayServer: answers the HTTP server shapes before the app', (
     ['a backslash in the path', 'GET /api\\resources/b-l HTTP/1.1\r\nHost: gw\r\n\r\n', 400, 'VALIDATION_ERROR'],
     ['OPTIONS *', 'OPTIONS * HTTP/1.1\r\nHost: gw\r\n\r\n', 400, 'VALIDATION_ERROR'],
     ['a Transfer-Encoding other than chunked', `${writeHead('/api/resources/b-l', 'Transfer-Encoding: gzip\r\n')}\r\n{"data":{}}`, 400, 'VALIDATION_ERROR'],
-  ])('answers %s with its JSON error and an X-Request-ID, counted 4xx', async (_name, bytes, status, code) => {
+    ['an Expect other than 100-continue', 'GET /health HTTP/1.1\r\nHost: gw\r\nExpect: tea\r\n\r\n', 417, 'EXPECTATION_FAILED'],
+  ])('answers %s with its JSON error and an X-Request-ID, counted 4xx, as every route documents', async (_name, bytes, status, code) => {
     const [a] = await exchange(bytes, { endAfterWrite: true });
     expectJsonError(a, status, code);
     expect(requestClasses()).toEqual({ '4xx': 1 });
+    await expectDocumented(a);
   });
 
   it('keeps a valid X-Request-ID the client sent, in the answer the app shapes and in its log lines', async () => {
@@ -139,6 +188,8 @@ describe('createGatewayServer: a valid request followed by garbage on the same c
     const before = (await h.records()).length;
     const got = await exchange(`${createRequest('{"data":{"n":1}}')}NOT HTTP AT ALL\r\n\r\n`);
     expect(got.map((a) => a.status)).toEqual([202, 400]);
+    await expectDocumented(got[0], { method: 'POST', url: '/api/resources/b-l' });
+    await expectDocumented(got[1]);
     const requestId = JSON.parse(got[0]!.body).data.requestId;
     expect(got[0]!.headers['x-request-id']).not.toBe(got[1]!.headers['x-request-id']);
     expectJsonError(got[1], 400, 'VALIDATION_ERROR');
@@ -177,25 +228,115 @@ describe('createGatewayServer: client faults in the body are client errors', () 
 
 describe('createGatewayServer: the body budget', () => {
   it('refuses a body that does not fit with 503 and Retry-After before reading it, and admits again once a body is answered', async () => {
-    // Two connections each announce a 1 MiB body and send none of it: the budget (2 MiB) is full.
-    const holders = await Promise.all([open(), open()]);
-    for (const s of holders) s.write(writeHead('/api/resources/b-l', `Content-Length: ${BIG_BYTES}\r\n\r\n`));
-    await vi.waitFor(() => expect(budget.heldBytes).toBe(2 * BIG_BYTES));
+    const holders = await fillBudget();
 
     const [refused] = await exchange(`${createRequest('{"data":{"n":2}}').replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n')}`);
     expectJsonError(refused, 503, 'GATEWAY_BUSY');
     expect(refused!.headers['retry-after']).toBe('1');
+    await expectDocumented(refused);
 
-    const done = holders.map(received);
+    const first = collect(holders[0]!);
     holders[0]!.write(BIG);
     holders[0]!.end();
     await vi.waitFor(() => expect(budget.heldBytes).toBe(BIG_BYTES));
     // Answered by the app (413: larger than a store item), its reservation given back.
-    expect(answers(await done[0]!)[0]?.status).toBe(413);
+    expect((await first.closed)[0]?.status).toBe(413);
 
     const [admitted] = await exchange(createRequest('{"data":{"n":3}}').replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n'));
     expect(admitted?.status).toBe(202);
-    for (const s of holders.slice(1)) s.destroy();
-    await vi.waitFor(() => expect(budget.heldBytes).toBe(0));
+    await emptyBudget(holders.slice(1));
+  });
+
+  it('counts a busy answer as GatewayBusy, not as a 5xx request', async () => {
+    const holders = await fillBudget();
+    const [refused] = await exchange(`${createRequest('{"data":{"n":4}}').replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n')}`);
+    expect(refused?.status).toBe(503);
+    expect(busyCount()).toBe(1);
+    expect(requestClasses()).not.toHaveProperty('5xx');
+    await emptyBudget(holders);
+  });
+
+  it('reserves nothing for a body without a bearer token: a full budget still answers it 401, before its body is sent', async () => {
+    const holders = await fillBudget();
+    const socket = await open();
+    const got = collect(socket);
+    socket.write(`POST /api/resources/b-l HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\nContent-Length: ${BIG_BYTES}\r\n\r\n`);
+    await vi.waitFor(() => expect(got.soFar()).toHaveLength(1));
+    expectJsonError(got.soFar()[0], 401, 'UNAUTHORIZED');
+    await expectDocumented(got.soFar()[0], { method: 'POST', url: '/api/resources/b-l' });
+    expect(budget.heldBytes).toBe(2 * BIG_BYTES);
+    socket.destroy();
+    await emptyBudget(holders);
+  });
+});
+
+describe('createGatewayServer: Expect: 100-continue', () => {
+  const expecting = (body: string) =>
+    writeHead('/api/resources/b-l', `Content-Length: ${Buffer.byteLength(body)}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`);
+
+  it('refuses a body that does not fit with 503 instead of 100 Continue, and closes the connection', async () => {
+    const holders = await fillBudget();
+    const got = await exchange(expecting('{"data":{"n":5}}'));
+    expect(got.map((a) => a.status)).toEqual([503]);
+    expectJsonError(got[0], 503, 'GATEWAY_BUSY');
+    await expectDocumented(got[0]);
+    await emptyBudget(holders);
+  });
+
+  it('answers 100 Continue to a body that fits, then the app takes it', async () => {
+    const body = '{"data":{"n":6}}';
+    const socket = await open();
+    const got = collect(socket);
+    socket.write(expecting(body));
+    await vi.waitFor(() => expect(got.soFar().map((a) => a.status)).toEqual([100]));
+    socket.write(body);
+    const all = await got.closed;
+    expect(all.map((a) => a.status)).toEqual([100, 202]);
+    await expectDocumented(all[1], { method: 'POST', url: '/api/resources/b-l' });
+  });
+});
+
+describe('createGatewayServer: a body that pauses', () => {
+  const IDLE_MS = 300;
+  let idleServer: Server;
+  let idlePort: number;
+  let idleBudget: BodyBudget;
+  // Its own metrics: no count of another test's connection reaches them.
+  const idleLines: Record<string, unknown>[] = [];
+  const idleMetrics = new Metrics({ namespace: 'Test', defaultDimensions: { service: 'gateway' }, sink: (l) => idleLines.push(JSON.parse(l)) });
+  const idleClasses = () => {
+    idleMetrics.flush();
+    return idleLines.filter((l) => typeof l[GATEWAY_METRICS.requests] === 'number').map((l) => `${l.StatusClass}:${l[GATEWAY_METRICS.requests]}`);
+  };
+  beforeAll(async () => {
+    idleBudget = new BodyBudget(2 * BIG_BYTES);
+    idleServer = createGatewayServer({ fetch: h.app({ metrics: idleMetrics }).fetch, budget: idleBudget, maxBodyBytes: MAX_BODY, logger: h.logger, metrics: idleMetrics, bodyIdleTimeoutMs: IDLE_MS });
+    idlePort = await listen(idleServer);
+  });
+  afterAll(() => close(idleServer));
+
+  it('answers a body of which no byte arrives for the idle timeout 408 REQUEST_TIMEOUT, gives back its reservation and counts it 4xx', async () => {
+    const socket = await open(idlePort);
+    const got = collect(socket);
+    socket.write(`${writeHead('/api/resources/b-l', `Content-Length: ${BIG_BYTES}\r\n\r\n`)}${BIG.slice(0, 1000)}`);
+    await vi.waitFor(() => expect(idleBudget.heldBytes).toBe(BIG_BYTES));
+    await vi.waitFor(() => expect(got.soFar()).toHaveLength(1), { timeout: 3000 });
+    expect(idleBudget.heldBytes).toBe(0);
+    expectJsonError(got.soFar()[0], 408, 'REQUEST_TIMEOUT');
+    await expectDocumented(got.soFar()[0]);
+    socket.destroy();
+    await vi.waitFor(() => expect(idleClasses()).toEqual(['4xx:1']));
+  });
+
+  it('takes a body that arrives slowly but never pauses for the idle timeout', async () => {
+    const body = '{"data":{"n":7}}';
+    const socket = await open(idlePort);
+    const got = collect(socket);
+    socket.write(writeHead('/api/resources/b-l', `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n`));
+    for (const piece of body.match(/.{1,3}/g)!) {
+      await new Promise((r) => setTimeout(r, IDLE_MS / 3));
+      socket.write(piece);
+    }
+    expect((await got.closed).map((a) => a.status)).toEqual([202]);
   });
 });

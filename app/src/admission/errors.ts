@@ -17,7 +17,7 @@ export class MalformedRequestError extends GatewayError {
   readonly status = 400;
 }
 
-/** The client took longer than the server's `requestTimeout` to send its request. */
+/** The client took longer than the server's `requestTimeout` to send its request, or paused its body too long. */
 export class RequestTimeoutError extends GatewayError {
   override readonly name = 'RequestTimeoutError';
   readonly code = 'REQUEST_TIMEOUT';
@@ -29,4 +29,11 @@ export class HeadersTooLargeError extends GatewayError {
   override readonly name = 'HeadersTooLargeError';
   readonly code = 'HEADERS_TOO_LARGE';
   readonly status = 431;
+}
+
+/** The request's `Expect` asks for something other than `100-continue`, which is all the gateway meets. */
+export class ExpectationFailedError extends GatewayError {
+  override readonly name = 'ExpectationFailedError';
+  readonly code = 'EXPECTATION_FAILED';
+  readonly status = 417;
 }

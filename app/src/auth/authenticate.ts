@@ -6,7 +6,8 @@ export interface AuthVariables {
   principal: Principal;
 }
 
-const BEARER = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i;
+/** `Authorization: Bearer <token>`, syntactically; the HTTP server admits a body only with one. */
+export const BEARER = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i;
 
 /** Middleware: verifies `Authorization: Bearer <JWT>` and sets the context's `principal`; 401 otherwise. */
 export function authenticate(verify: TokenVerifier) {

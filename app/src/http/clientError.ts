@@ -34,7 +34,7 @@ function errorFor(err: Error & { code?: string }): GatewayError {
  * Writes the answer and closes, reading (and dropping) what the client still sends for a while: closing with
  * unread bytes would reset the connection, and the client could lose the answer.
  */
-function answerAndClose(socket: Duplex, answer: string, lingerMs: number): void {
+export function answerAndClose(socket: Duplex, answer: string, lingerMs: number): void {
   socket.end(answer);
   socket.resume();
   const cut = setTimeout(() => socket.destroy(), lingerMs);

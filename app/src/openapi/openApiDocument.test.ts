@@ -75,7 +75,8 @@ describe('GET /openapi.json', () => {
     );
     const codes = Object.keys(op.responses).sort();
     const withBody = !id.startsWith('delete');
-    expect(codes).toEqual(['202', '400', '401', '403', '408', '409', ...(withBody ? ['413'] : []), '414', ...(withBody ? ['415'] : []), '422', '431', '500', '503']);
+    expect(codes).toEqual(['202', '400', '401', '403', '408', '409', ...(withBody ? ['413'] : []), '414', ...(withBody ? ['415'] : []), '417', '422', '431', '500', '503']);
+    expect(op.responses['503']).toEqual({ $ref: '#/components/responses/WriteUnavailable' });
   });
 
   it('lists where the API is served, the local stack first', () => {
@@ -119,12 +120,32 @@ describe('GET /openapi.json', () => {
   it('the status route documents its 200 body with Retry-After and Preference-Applied, Prefer, 404 and 503', () => {
     const op = operation('get /api/requests/{requestId}');
     expect(parameterNames(op)).toEqual(expect.arrayContaining(['path requestId', 'header Prefer']));
-    expect(Object.keys(op.responses).sort()).toEqual(['200', '400', '401', '404', '408', '414', '431', '500', '503']);
+    expect(Object.keys(op.responses).sort()).toEqual(['200', '400', '401', '404', '408', '414', '417', '431', '500', '503']);
+    expect(op.responses['503']).toEqual({ $ref: '#/components/responses/StatusUnavailable' });
     expect(Object.keys((op.responses['200'] as { headers: object }).headers).sort()).toEqual(['Preference-Applied', 'Retry-After', 'X-Request-ID']);
   });
 
   it.each(['get /health', 'get /ready', 'get /openapi.json'])('%s documents what the HTTP server can answer on any route', (id) => {
-    expect(Object.keys(operation(id).responses)).toEqual(expect.arrayContaining(['400', '408', '414', '431', '500']));
+    expect(Object.keys(operation(id).responses)).toEqual(expect.arrayContaining(['400', '408', '414', '417', '431', '500', '503']));
+  });
+
+  /** The codes a response's body schema allows in `error.code`, `$ref`s resolved. */
+  const codesOf = (response: { $ref?: string }): string[] => {
+    const r = response.$ref ? doc.components.responses[response.$ref.split('/').pop()!]! : response;
+    const text = JSON.stringify((r as { content: unknown }).content);
+    return [...new Set([...text.matchAll(/"([A-Z]+(?:_[A-Z]+)+)"/g)].map((m) => m[1]!))].sort();
+  };
+
+  const ALL_503 = ['ENCRYPTION_UNAVAILABLE', 'GATEWAY_BUSY', 'STORE_UNAVAILABLE', 'STREAM_UNAVAILABLE'];
+  it.each<[string, string[]]>([
+    ['get /health', ['GATEWAY_BUSY']],
+    ['get /ready', ['GATEWAY_BUSY']],
+    ['get /openapi.json', ['GATEWAY_BUSY']],
+    ['get /api/requests/{requestId}', ['GATEWAY_BUSY', 'STORE_UNAVAILABLE']],
+    ['get /api/resources/{bl}', ['ENCRYPTION_UNAVAILABLE', 'GATEWAY_BUSY', 'STREAM_UNAVAILABLE']],
+    ...WRITES.map((id): [string, string[]] => [id, ALL_503]),
+  ])('%s documents a 503 with exactly the codes it can answer: %j', (id, codes) => {
+    expect(codesOf(operation(id).responses['503']!)).toEqual(codes);
   });
 
   it.each([
@@ -132,10 +153,14 @@ describe('GET /openapi.json', () => {
     ['Unauthorized', 'UNAUTHORIZED', ['WWW-Authenticate']],
     ['IdempotencyKeyInUse', 'IDEMPOTENCY_KEY_IN_USE', ['Retry-After']],
     ['IdempotencyKeyReused', 'IDEMPOTENCY_KEY_REUSED', []],
-    ['ServiceUnavailable', 'STREAM_UNAVAILABLE', ['Retry-After']],
-    ['ServiceUnavailable', 'ENCRYPTION_UNAVAILABLE', ['Retry-After']],
-    ['ServiceUnavailable', 'STORE_UNAVAILABLE', ['Retry-After']],
-    ['ServiceUnavailable', 'GATEWAY_BUSY', ['Retry-After']],
+    ['WriteUnavailable', 'STREAM_UNAVAILABLE', ['Retry-After']],
+    ['WriteUnavailable', 'ENCRYPTION_UNAVAILABLE', ['Retry-After']],
+    ['WriteUnavailable', 'STORE_UNAVAILABLE', ['Retry-After']],
+    ['WriteUnavailable', 'GATEWAY_BUSY', ['Retry-After']],
+    ['ListUnavailable', 'STREAM_UNAVAILABLE', ['Retry-After']],
+    ['StatusUnavailable', 'STORE_UNAVAILABLE', ['Retry-After']],
+    ['GatewayBusy', 'GATEWAY_BUSY', ['Retry-After']],
+    ['ExpectationFailed', 'EXPECTATION_FAILED', []],
     ['HeadersTooLarge', 'HEADERS_TOO_LARGE', []],
     ['UriTooLong', 'URI_TOO_LONG', []],
     ['RequestTimeout', 'REQUEST_TIMEOUT', []],

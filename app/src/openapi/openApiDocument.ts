@@ -37,7 +37,7 @@ answers once the operation completed or failed, or after N seconds with \`proces
 
 **Correlation**: every answer carries \`X-Request-ID\`: the caller's, if it matches \`[A-Za-z0-9_-]{1,128}\`, else a
 generated UUID (a request's value is never refused). It is logged with every line about the request, by the gateway
-and the consumer. The HTTP server's own answers (\`400\` for a request it cannot parse, \`408\`, \`431\`, \`503
+and the consumer. The HTTP server's own answers (\`400\` for a request it cannot parse, \`408\`, \`417\`, \`431\`, \`503
 GATEWAY_BUSY\`) carry it too, except where the connection cannot be answered at all (a client that is gone).`;
 
 /** An error body whose `error.code` is one of `codes`. */
@@ -134,8 +134,23 @@ const HEADERS: Components['headers'] = {
 const HealthBodySchema = v.object({ status: v.literal('ok') });
 const ReadyBodySchema = v.looseObject({ ready: v.boolean(), status: v.picklist(['ready', 'not ready']), draining: v.optional(v.boolean()) });
 
-/** The errors any route can answer, as response `$ref`s. */
-const anyRouteErrors = () => Object.fromEntries(ANY_ROUTE.map((n) => [String(statusOf(n)), ref('responses', n)]));
+/** The errors any route can answer, as response `$ref`s: those of {@link ANY_ROUTE}, and the 503 of a route without dependencies. */
+const anyRouteErrors = (): Record<string, { $ref: string }> =>
+  Object.fromEntries([...ANY_ROUTE, 'GatewayBusy' as const].map((n) => [String(statusOf(n)), ref('responses', n)]));
+
+/** `/ready`'s 503: not ready, or the HTTP server's `GATEWAY_BUSY`. */
+function notReady(): OpenAPIV3_1.ResponseObject {
+  return {
+    description:
+      'Not ready (the stream does not answer, or the gateway is draining): the readiness body. Or `GATEWAY_BUSY`, the ' +
+      "error body with `Retry-After`: the task holds as many request bodies as its memory budget allows (see `GatewayBusy`).",
+    headers: {
+      ...ALWAYS,
+      'Retry-After': { description: 'On `GATEWAY_BUSY`: seconds to wait before retrying.', required: false, schema: { type: 'integer', minimum: 0 } },
+    },
+    content: { 'application/json': { schema: { anyOf: [jsonSchemaOf(ReadyBodySchema), jsonSchemaOf(errorBodyFor(['GATEWAY_BUSY']))] } } },
+  };
+}
 
 /** `/health` and `/ready` (health.ts), documented here. */
 function healthPaths() {
@@ -154,8 +169,8 @@ function healthPaths() {
     }),
     '/ready': plain('Readiness', 'The gateway can take operations now: the stream answers and it is not draining. No authentication.', 'ready', {
       200: json(ReadyBodySchema, 'Ready.'),
-      503: json(ReadyBodySchema, 'Not ready (the stream does not answer, or the gateway is draining).'),
       ...anyRouteErrors(),
+      503: notReady(),
     }),
   };
 }

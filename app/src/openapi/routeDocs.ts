@@ -108,9 +108,18 @@ export interface DocumentedError {
 /** An error the HTTP server answers before the app sees the request (app/src/admission/). */
 const serverError = (status: number, code: string, headers: Record<string, string> = {}): DocumentedError => ({ status, code, headers });
 
+const GATEWAY_BUSY = serverError(503, 'GATEWAY_BUSY', { 'Retry-After': '1' });
+const BUSY_WHEN =
+  'the task holds as many request bodies as its memory budget allows (answered by the HTTP server, before the body is ' +
+  'read, to a request with a bearer token and a body); retry after `Retry-After` seconds';
+const STORE_WHEN = 'the status table does not answer';
+const STREAM_WHEN =
+  '`STREAM_UNAVAILABLE`: the stream (and the spool) cannot take the operation; `ENCRYPTION_UNAVAILABLE`: the field ' +
+  'encryption key (KMS) cannot be used';
+
 /**
- * The error answers, as `components.responses`: the errors each one is, and when it happens. One response
- * per status; a status with several codes lists them all.
+ * The error answers, as `components.responses`: the errors each one is, and when it happens. A status with
+ * several codes lists them all; 503 has one response per set of codes a route can answer.
  */
 export const ERROR_RESPONSES = {
   BadRequest: {
@@ -147,20 +156,25 @@ export const ERROR_RESPONSES = {
     when: 'this `Idempotency-Key` was used by the same caller in the last 24 hours with a different request (method, path, scope headers or body).',
   },
   HeadersTooLarge: { errors: [serverError(431, 'HEADERS_TOO_LARGE')], when: 'the request line and headers exceed 16 KiB (answered by the HTTP server).' },
+  ExpectationFailed: {
+    errors: [serverError(417, 'EXPECTATION_FAILED')],
+    when: 'an `Expect` header other than `100-continue` (answered by the HTTP server; the connection closes).',
+  },
   InternalError: { errors: [new InternalError('')], when: 'an unexpected failure; nothing about it is disclosed.' },
-  ServiceUnavailable: {
-    errors: [
-      new StreamUnavailableError(''),
-      new EncryptionUnavailableError(''),
-      new StoreUnavailableError(''),
-      serverError(503, 'GATEWAY_BUSY', { 'Retry-After': '1' }),
-    ],
+  GatewayBusy: { errors: [GATEWAY_BUSY], when: `${BUSY_WHEN}.` },
+  StatusUnavailable: {
+    errors: [new StoreUnavailableError(''), GATEWAY_BUSY],
+    when: `retry after \`Retry-After\` seconds. \`STORE_UNAVAILABLE\`: ${STORE_WHEN}; \`GATEWAY_BUSY\`: ${BUSY_WHEN}.`,
+  },
+  ListUnavailable: {
+    errors: [new StreamUnavailableError(''), new EncryptionUnavailableError(''), GATEWAY_BUSY],
+    when: `retry after \`Retry-After\` seconds. ${STREAM_WHEN}; \`GATEWAY_BUSY\`: ${BUSY_WHEN}.`,
+  },
+  WriteUnavailable: {
+    errors: [new StreamUnavailableError(''), new EncryptionUnavailableError(''), new StoreUnavailableError(''), GATEWAY_BUSY],
     when:
-      'a dependency cannot serve the request now; retry after `Retry-After` seconds (a write with the same ' +
-      '`Idempotency-Key`, safely). `STREAM_UNAVAILABLE`: the stream (and the spool) cannot take the operation; ' +
-      '`ENCRYPTION_UNAVAILABLE`: the field encryption key (KMS) cannot be used; `STORE_UNAVAILABLE`: the status table ' +
-      'does not answer (a status read, or an `Idempotency-Key`); `GATEWAY_BUSY`: the task holds as many request ' +
-      'bodies as its memory budget allows.',
+      `retry after \`Retry-After\` seconds (with the same \`Idempotency-Key\`, safely). ${STREAM_WHEN}; ` +
+      `\`STORE_UNAVAILABLE\`: the status table does not answer for the \`Idempotency-Key\`; \`GATEWAY_BUSY\`: ${BUSY_WHEN}.`,
   },
 } satisfies Record<string, { errors: DocumentedError[]; when: string }>;
 export type ErrorResponseName = keyof typeof ERROR_RESPONSES;
@@ -170,8 +184,11 @@ export const statusOf = (name: ErrorResponseName) => ERROR_RESPONSES[name].error
 
 const errors = (...names: ErrorResponseName[]): Responses => Object.fromEntries(names.map((n) => [String(statusOf(n)), ref('responses', n)]));
 
-/** What any route can answer: what the HTTP server refuses, the URL limit and an internal error. */
-export const ANY_ROUTE: ErrorResponseName[] = ['BadRequest', 'RequestTimeout', 'UriTooLong', 'HeadersTooLarge', 'InternalError'];
+/**
+ * What any route can answer: what the HTTP server refuses, the URL limit and an internal error. Each route adds
+ * its own 503 (one of the `*Unavailable` responses, or `GatewayBusy`): the codes of a 503 differ by route.
+ */
+export const ANY_ROUTE: ErrorResponseName[] = ['BadRequest', 'RequestTimeout', 'UriTooLong', 'ExpectationFailed', 'HeadersTooLarge', 'InternalError'];
 
 const WRITE_NOTE =
   'Send an `Idempotency-Key` to retry safely: the same key from the same caller within 24 hours replays the first answer ' +
@@ -191,8 +208,8 @@ export function resourceRouteDocs(): Record<OperationName, DescribeRouteOptions>
   const item = pathParameters(ItemParamsSchema, PATH_DESCRIPTIONS);
   const write = [...SCOPE_HEADERS, ref('parameters', 'IdempotencyKey'), CORRELATION];
   const writeAccepted = accepted(AcceptedWriteBodySchema, 'AcceptedWriteBody');
-  const common = ['Unauthorized', 'Forbidden', 'ServiceUnavailable', ...ANY_ROUTE] as const;
-  const withBody = errors(...common, 'IdempotencyKeyInUse', 'PayloadTooLarge', 'UnsupportedMediaType', 'IdempotencyKeyReused');
+  const common = ['Unauthorized', 'Forbidden', ...ANY_ROUTE] as const;
+  const withBody = errors(...common, 'WriteUnavailable', 'IdempotencyKeyInUse', 'PayloadTooLarge', 'UnsupportedMediaType', 'IdempotencyKeyReused');
   const noBodyNote = 'It takes no body (one is refused with 400).';
   return {
     create: {
@@ -228,7 +245,7 @@ export function resourceRouteDocs(): Record<OperationName, DescribeRouteOptions>
       summary: 'Delete a resource',
       description: `Puts a \`delete\` operation on the stream. ${noBodyNote} ${permission('delete')} ${WRITE_NOTE}`,
       parameters: [...item, ...write],
-      responses: { 202: writeAccepted, ...errors(...common, 'IdempotencyKeyInUse', 'IdempotencyKeyReused') },
+      responses: { 202: writeAccepted, ...errors(...common, 'WriteUnavailable', 'IdempotencyKeyInUse', 'IdempotencyKeyReused') },
     },
     list: {
       operationId: 'listResources',
@@ -238,7 +255,7 @@ export function resourceRouteDocs(): Record<OperationName, DescribeRouteOptions>
         'Puts a `list` operation on the stream; its page is the `result` of its status. A list is a read, so it takes no ' +
         `\`Idempotency-Key\` (the header is ignored): a retry is harmless. ${noBodyNote} ${permission('list')}`,
       parameters: [...collection, ...listQueryParameters(), ...SCOPE_HEADERS, CORRELATION],
-      responses: { 202: accepted(AcceptedListBodySchema, 'AcceptedListBody'), ...errors(...common) },
+      responses: { 202: accepted(AcceptedListBodySchema, 'AcceptedListBody'), ...errors(...common, 'ListUnavailable') },
     },
   };
 }
@@ -264,7 +281,7 @@ export function statusRouteDocs(): DescribeRouteOptions {
         headers: { ...ALWAYS, 'Retry-After': ref('headers', 'Retry-After-Processing'), 'Preference-Applied': ref('headers', 'Preference-Applied') },
         content: { 'application/json': { schema: bodySchema(StatusBodySchema, 'StatusBody') } },
       },
-      ...errors('Unauthorized', 'NotFound', 'ServiceUnavailable', ...ANY_ROUTE),
+      ...errors('Unauthorized', 'NotFound', 'StatusUnavailable', ...ANY_ROUTE),
     },
   };
 }
