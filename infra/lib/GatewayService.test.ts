@@ -1,7 +1,7 @@
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { App } from 'aws-cdk-lib';
+import { AssetStaging, type App } from 'aws-cdk-lib';
 import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_METRICS_NAMESPACE } from '../../common/metricNames';
@@ -99,6 +99,33 @@ describe('GatewayService', () => {
       expect(existsSync(join(outdir, 'ResourceGateway.template.json'))).toBe(true);
     } finally {
       rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps local folders and dot-files inside the admitted folders out of the image context', () => {
+    const local = `image-context-test-${process.pid}`;
+    const planted = [
+      `common/${local}/coverage/lcov.info`,
+      `common/${local}/cdk.out.local/manifest.json`,
+      `common/${local}/.cache/state.json`,
+      `common/${local}/node_modules/dependency/index.js`,
+      `app/.env.${local}`,
+    ];
+    try {
+      for (const file of planted) {
+        mkdirSync(dirname(join(REPO_ROOT, file)), { recursive: true });
+        writeFileSync(join(REPO_ROOT, file), '{}');
+      }
+      // Staging is cached per source directory within a process: without a fresh look the planted files go unseen.
+      AssetStaging.clearAssetHashCache();
+      const { stack: planting } = synthGatewayStack();
+      const { directory } = stagedImageContext(planting.node.root as App, planting.artifactId);
+      const files = filesUnder(directory);
+      expect(files).toContain('app/src/server.ts');
+      expect(files.filter((f) => f.includes(local))).toEqual([]);
+    } finally {
+      rmSync(join(REPO_ROOT, 'common', local), { recursive: true, force: true });
+      rmSync(join(REPO_ROOT, `app/.env.${local}`), { force: true });
     }
   });
 
