@@ -1,9 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDynamoClient } from '../common/awsClients';
+import { LOCAL_DEFAULTS } from '../common/localDefaults';
+import { STATUS_KIND } from '../common/tables';
 import { signToken } from '../local/signToken';
 import { freePort } from '../test/freePort';
 
@@ -31,13 +35,13 @@ function smoke(args: string[]): Promise<Run> {
 }
 
 /** `npm start` on free ports and a fresh data directory; resolves once it prints that the stack is ready. */
-async function startLocalStack(port: number, dataDir: string): Promise<ChildProcess> {
+async function startLocalStack(port: number, dynamoPort: number, dataDir: string): Promise<ChildProcess> {
   const proc = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts'], {
     env: {
       PATH: process.env.PATH,
       PORT: String(port),
       LOCAL_KINESIS_PORT: String(await freePort()),
-      LOCAL_DYNAMODB_PORT: String(await freePort()),
+      LOCAL_DYNAMODB_PORT: String(dynamoPort),
       DATA_DIR: dataDir,
       JWT_SECRET: SECRET,
       LOG_LEVEL: 'warn',
@@ -51,19 +55,49 @@ async function startLocalStack(port: number, dataDir: string): Promise<ChildProc
   return proc;
 }
 
+/** The smoke run's lines that report a passed step, with the ids in them replaced by their kind. */
+const passedSteps = (run: Run) =>
+  run.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('ok'))
+    .map((l) => l.replace(/requestId \S+|operation \S+ completed/, (m) => m.split(' ')[0]!).replace(/smoke-location\/smoketest-\S+:/, 'smoke-location/{id}:'));
+
+const CREATED = [
+  'ok   GET /health',
+  'ok   GET /ready',
+  'ok   POST /api/resources/smoke-business-smoke-location: 202, requestId',
+  'ok   operation',
+];
+const INVALID = 'ok   POST /api/resources/smoke-business-smoke-location: 400 for an invalid body, no operation, and a list there finds nothing of it';
+const DELETED = "ok   DELETE /api/resources/smoke-business-smoke-location/{id}: completed, and a list no longer finds the run's resource";
+
 describe('npm run smoke', () => {
   let stack: ChildProcess;
   let dataDir: string;
   let url: string;
+  let dynamo: DynamoDBDocumentClient;
+
+  /** What the resources table holds that is not a tombstone (a deleted resource's item, which its TTL removes). */
+  const liveResources = async () =>
+    ((await dynamo.send(new ScanCommand({ TableName: LOCAL_DEFAULTS.resourcesTableName, ConsistentRead: true }))).Items ?? []).filter((i) => !i.deleted);
+
+  /** The operations of `businessId` that have an outcome, as [operation, status]. */
+  const outcomesIn = async (businessId: string) =>
+    ((await dynamo.send(new ScanCommand({ TableName: LOCAL_DEFAULTS.statusTableName, ConsistentRead: true }))).Items ?? [])
+      .filter((i) => i.kind === STATUS_KIND.outcome && i.businessId === businessId)
+      .map((i) => [i.operation, i.status]);
 
   beforeAll(async () => {
     const port = await freePort();
+    const dynamoPort = await freePort();
     dataDir = mkdtempSync(join(tmpdir(), 'smoke-'));
     url = `http://127.0.0.1:${port}`;
-    stack = await startLocalStack(port, dataDir);
+    stack = await startLocalStack(port, dynamoPort, dataDir);
+    dynamo = createDynamoClient({ region: LOCAL_DEFAULTS.region, endpoint: `http://127.0.0.1:${dynamoPort}`, maxAttempts: 1 });
   }, 120_000);
 
   afterAll(async () => {
+    dynamo?.destroy();
     if (stack && stack.exitCode === null) {
       const exited = new Promise((r) => stack.once('exit', r));
       stack.kill('SIGTERM');
@@ -72,22 +106,37 @@ describe('npm run smoke', () => {
     rmSync(dataDir, { recursive: true, force: true });
   }, 60_000);
 
-  it('passes against the local stack: health, readiness, an operation completed, refusals that wrote nothing', async () => {
+  it('passes with a given token, says the 403 leg checks only that nothing was accepted, and leaves no resource', async () => {
     const token = await signToken(SECRET, { sub: 'smoke', permissions: [`${SCOPE}:*`] });
     const run = await smoke(['--url', url, '--token', token]);
     expect(run.stderr).not.toContain('FAILED');
     expect(run.code).toBe(0);
-    const steps = run.stdout.split('\n').filter((l) => l.startsWith('ok'));
-    expect(steps.map((l) => l.replace(/requestId \S+|operation \S+ completed/, (m) => m.split(' ')[0]!))).toEqual([
-      'ok   GET /health',
-      'ok   GET /ready',
-      'ok   POST /api/resources/smoke-business-smoke-location: 202, requestId',
-      'ok   operation',
-      'ok   POST /api/resources/smoke-not-yours-smoke-location: 403 for another tenant, no operation',
-      'ok   POST /api/resources/smoke-business-smoke-location: 400 for an invalid body, no operation',
-      'ok   a list afterwards finds nothing of the refused requests',
+    expect(passedSteps(run)).toEqual([
+      ...CREATED,
+      'ok   POST /api/resources/smoke-not-yours-smoke-location: 403 for another tenant, no operation (only "nothing accepted" is checked: ' +
+        'with --token or --token-command smoke cannot sign a token to list in smoke-not-yours)',
+      INVALID,
+      DELETED,
     ]);
     expect(run.stdout).toContain('smoke test passed');
+    expect(await liveResources()).toEqual([]);
+  }, 120_000);
+
+  it('signs its own tokens with the JWT secret, lists where the 403 aimed, and leaves no resource', async () => {
+    const secretFile = join(dataDir, 'jwt-secret');
+    writeFileSync(secretFile, `${SECRET}\n`, { mode: 0o600 });
+    const run = await smoke(['--url', url, '--jwt-secret-file', secretFile]);
+    expect(run.stderr).not.toContain('FAILED');
+    expect(run.code).toBe(0);
+    expect(passedSteps(run)).toEqual([
+      ...CREATED,
+      'ok   POST /api/resources/smoke-not-yours-smoke-location: 403 for another tenant, no operation, and a list there finds nothing of it',
+      INVALID,
+      DELETED,
+    ]);
+    // The list ran where the refused create aimed (and the create left nothing there).
+    expect(await outcomesIn('smoke-not-yours')).toEqual([['list', 'completed']]);
+    expect(await liveResources()).toEqual([]);
   }, 120_000);
 
   it('fails with a message naming the step when the token lacks the permission it needs', async () => {

@@ -1,16 +1,19 @@
 /**
  * `npm run smoke`: the post-deploy check of a gateway. It reads the stack's outputs (or takes --url and a token),
  * then checks, in order, stopping with a non-zero exit and a message naming the step at the first failure:
- * health, readiness, one operation accepted and followed to `completed`, a refused request that writes nothing,
- * and with --alarm-test one alarm set to ALARM and back to OK (the operator should get both e-mails).
+ * health, readiness, one operation accepted and followed to `completed`, refused requests that write nothing,
+ * the created resource deleted again (a run leaves no resource, only the delete's tombstone, which the table's TTL
+ * removes), and with --alarm-test one alarm set to ALARM and back to OK (the operator should get both e-mails).
  *
  * @example
  *   npm run smoke                                     # stack ResourceGateway in the default region, secret mode
  *   npm run smoke -- --url https://gw.example --token-command 'my-idp token --scope b:l:smoketest:*'
+ *   npm run smoke -- --url http://localhost:3000 --jwt-secret-file ./secret   # signs its own tokens
  *   npm run smoke -- --alarm-test
  */
 import { execSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { CloudFormationClient, DescribeStacksCommand, paginateListStackResources } from '@aws-sdk/client-cloudformation';
@@ -32,6 +35,11 @@ interface SmokeOptions {
   resourceType: string;
   /** How long an operation may take to complete, in ms. */
   timeoutMs: number;
+  /**
+   * A token that may list in another scope (`business:location:resourceType`), when smoke signs its own (secret
+   * mode): the 403 leg then lists where the refused request aimed. Without it only "nothing accepted" is checked there.
+   */
+  listTokenFor?: (scope: string) => Promise<string>;
   log: (line: string) => void;
 }
 
@@ -43,11 +51,18 @@ interface Answer {
 
 const FORBIDDEN_BUSINESS = 'smoke-not-yours';
 
-async function call(options: SmokeOptions, method: string, path: string, init: { body?: string; headers?: Record<string, string> } = {}): Promise<Answer> {
+interface CallInit {
+  body?: string;
+  headers?: Record<string, string>;
+  /** @default options.token */
+  token?: string;
+}
+
+async function call(options: SmokeOptions, method: string, path: string, init: CallInit = {}): Promise<Answer> {
   const res = await fetch(new URL(path, options.url), {
     method,
     headers: {
-      Authorization: `Bearer ${options.token}`,
+      Authorization: `Bearer ${init.token ?? options.token}`,
       ...(init.body ? { 'Content-Type': 'application/json' } : {}),
       ...init.headers,
     },
@@ -77,11 +92,11 @@ function scopeHeaders(options: SmokeOptions, businessId = options.businessId): R
 }
 
 /** Follows an operation to its outcome: long polls with `Prefer: wait` while the gateway applies it, else backs off. */
-async function followToOutcome(options: SmokeOptions, requestId: string): Promise<Record<string, unknown>> {
+async function followToOutcome(options: SmokeOptions, requestId: string, token?: string): Promise<Record<string, unknown>> {
   const deadline = Date.now() + options.timeoutMs;
   let delayMs = 100;
   for (;;) {
-    const answer = await call(options, 'GET', `/api/requests/${requestId}`, { headers: { Prefer: 'wait=10' } });
+    const answer = await call(options, 'GET', `/api/requests/${requestId}`, { headers: { Prefer: 'wait=10' }, token });
     expectStatus(`GET /api/requests/${requestId}`, answer, 200);
     const data = (answer.body?.data ?? {}) as Record<string, unknown>;
     if (data.status !== 'processing') return data;
@@ -100,16 +115,17 @@ async function checkHealth(options: SmokeOptions): Promise<void> {
   options.log('ok   GET /ready');
 }
 
-async function checkOperation(options: SmokeOptions, marker: string): Promise<void> {
+/** Creates a resource marked with `marker` and follows it to `completed`; returns its id. */
+async function checkOperation(options: SmokeOptions, marker: string): Promise<string> {
   const path = `/api/resources/${options.businessId}-${options.locationId}`;
   const created = await call(options, 'POST', path, {
     headers: scopeHeaders(options),
     body: JSON.stringify({ data: { smokeRun: marker, note: 'written by npm run smoke' } }),
   });
   expectStatus(`POST ${path}`, created, 202);
-  const requestId = (created.body?.data as { requestId?: string } | undefined)?.requestId;
-  if (!requestId || created.headers.get('location') !== `/api/requests/${requestId}`) {
-    throw new SmokeError(`POST ${path}: a 202 without a requestId and its Location (${JSON.stringify(created.body)})`);
+  const { requestId, id: resourceId } = (created.body?.data ?? {}) as { requestId?: string; id?: string };
+  if (!requestId || !resourceId || created.headers.get('location') !== `/api/requests/${requestId}`) {
+    throw new SmokeError(`POST ${path}: a 202 without a requestId, a resource id and its Location (${JSON.stringify(created.body)})`);
   }
   options.log(`ok   POST ${path}: 202, requestId ${requestId}`);
   const outcome = await followToOutcome(options, requestId);
@@ -117,6 +133,31 @@ async function checkOperation(options: SmokeOptions, marker: string): Promise<vo
     throw new SmokeError(`operation ${requestId} ended ${String(outcome.status)}: ${JSON.stringify(outcome.error ?? outcome)}`);
   }
   options.log(`ok   operation ${requestId} completed`);
+  return resourceId;
+}
+
+/** The items a list in `businessId` finds with `smokeRun: marker`, read with `token`. */
+async function listMarked(options: SmokeOptions, businessId: string, marker: string, token?: string): Promise<unknown[]> {
+  const path = `/api/resources/${businessId}-${options.locationId}?smokeRun=${encodeURIComponent(marker)}`;
+  const listed = await call(options, 'GET', path, { headers: scopeHeaders(options, businessId), token });
+  expectStatus(`GET ${path}`, listed, 202);
+  const listId = (listed.body?.data as { requestId?: string } | undefined)?.requestId ?? '';
+  const page = await followToOutcome(options, listId, token);
+  if (page.status !== 'completed') throw new SmokeError(`the list in ${businessId} ended ${String(page.status)}: ${JSON.stringify(page.error ?? page)}`);
+  return ((page.result as { items?: unknown[] } | undefined)?.items ?? []) as unknown[];
+}
+
+/** Deletes the resource the run created, follows the delete to `completed`, and checks a list no longer finds it. */
+async function deleteCreated(options: SmokeOptions, resourceId: string, marker: string): Promise<void> {
+  const path = `/api/resources/${options.businessId}-${options.locationId}/${encodeURIComponent(resourceId)}`;
+  const deleted = await call(options, 'DELETE', path, { headers: scopeHeaders(options) });
+  expectStatus(`DELETE ${path}`, deleted, 202);
+  const requestId = (deleted.body?.data as { requestId?: string } | undefined)?.requestId ?? '';
+  const outcome = await followToOutcome(options, requestId);
+  if (outcome.status !== 'completed') throw new SmokeError(`DELETE ${path} ended ${String(outcome.status)}: ${JSON.stringify(outcome.error ?? outcome)}`);
+  const left = await listMarked(options, options.businessId, marker);
+  if (left.length !== 0) throw new SmokeError(`DELETE ${path} completed, yet a list of the run's marker finds ${JSON.stringify(left)}`);
+  options.log(`ok   DELETE ${path}: completed, and a list no longer finds the run's resource`);
 }
 
 /** A refused answer names no operation: no requestId in its body and no Location. */
@@ -127,16 +168,29 @@ function expectNothingAccepted(step: string, answer: Answer, status: number): vo
   }
 }
 
-async function checkRefusals(options: SmokeOptions, marker: string): Promise<void> {
-  const refusedMarker = `${marker}-refused`;
+/** A create in a business the token may not use is 403, names no operation, and (when smoke can list there) wrote nothing. */
+async function checkForbidden(options: SmokeOptions, refusedMarker: string): Promise<void> {
   const forbiddenPath = `/api/resources/${FORBIDDEN_BUSINESS}-${options.locationId}`;
   const forbidden = await call(options, 'POST', forbiddenPath, {
     headers: scopeHeaders(options, FORBIDDEN_BUSINESS),
     body: JSON.stringify({ data: { smokeRun: refusedMarker } }),
   });
   expectNothingAccepted(`POST ${forbiddenPath} (another tenant)`, forbidden, 403);
-  options.log(`ok   POST ${forbiddenPath}: 403 for another tenant, no operation`);
+  if (!options.listTokenFor) {
+    options.log(
+      `ok   POST ${forbiddenPath}: 403 for another tenant, no operation (only "nothing accepted" is checked: ` +
+        `with --token or --token-command smoke cannot sign a token to list in ${FORBIDDEN_BUSINESS})`,
+    );
+    return;
+  }
+  const token = await options.listTokenFor(`${FORBIDDEN_BUSINESS}:${options.locationId}:${options.resourceType}`);
+  const items = await listMarked(options, FORBIDDEN_BUSINESS, refusedMarker, token);
+  if (items.length !== 0) throw new SmokeError(`the refused request was written: a list in ${FORBIDDEN_BUSINESS} found ${JSON.stringify(items)}`);
+  options.log(`ok   POST ${forbiddenPath}: 403 for another tenant, no operation, and a list there finds nothing of it`);
+}
 
+/** A create with an invalid body in the token's own scope is 400, names no operation, and a list there finds nothing. */
+async function checkInvalid(options: SmokeOptions, refusedMarker: string): Promise<void> {
   const path = `/api/resources/${options.businessId}-${options.locationId}`;
   // A key `__proto__` is refused whatever else the body holds; the raw text keeps it (an object literal would not).
   const invalid = await call(options, 'POST', path, {
@@ -144,25 +198,25 @@ async function checkRefusals(options: SmokeOptions, marker: string): Promise<voi
     body: `{"data":{"smokeRun":"${refusedMarker}","__proto__":{"polluted":true}}}`,
   });
   expectNothingAccepted(`POST ${path} (invalid body)`, invalid, 400);
-  options.log(`ok   POST ${path}: 400 for an invalid body, no operation`);
-
-  const listed = await call(options, 'GET', `${path}?smokeRun=${encodeURIComponent(refusedMarker)}`, { headers: scopeHeaders(options) });
-  expectStatus(`GET ${path}?smokeRun=...`, listed, 202);
-  const listId = (listed.body?.data as { requestId?: string } | undefined)?.requestId ?? '';
-  const page = await followToOutcome(options, listId);
-  const items = ((page.result as { items?: unknown[] } | undefined)?.items ?? []) as unknown[];
-  if (page.status !== 'completed' || items.length !== 0) {
-    throw new SmokeError(`the refused request was written: a list of its marker found ${JSON.stringify(page.result ?? page)}`);
-  }
-  options.log('ok   a list afterwards finds nothing of the refused requests');
+  const items = await listMarked(options, options.businessId, refusedMarker);
+  if (items.length !== 0) throw new SmokeError(`the refused request was written: a list of its marker found ${JSON.stringify(items)}`);
+  options.log(`ok   POST ${path}: 400 for an invalid body, no operation, and a list there finds nothing of it`);
 }
 
 /** Runs every HTTP check against a gateway; throws a SmokeError at the first failure. */
 async function runSmoke(options: SmokeOptions): Promise<void> {
   const marker = `smoke-${randomUUID()}`;
   await checkHealth(options);
-  await checkOperation(options, marker);
-  await checkRefusals(options, marker);
+  const resourceId = await checkOperation(options, marker);
+  try {
+    await checkForbidden(options, `${marker}-refused`);
+    await checkInvalid(options, `${marker}-refused`);
+  } catch (e) {
+    // The first failure is the one reported; the resource is still deleted so that the run leaves nothing.
+    await deleteCreated(options, resourceId, marker).catch((d: unknown) => options.log(`the smoke resource ${resourceId} was not deleted: ${String(d)}`));
+    throw e;
+  }
+  await deleteCreated(options, resourceId, marker);
 }
 
 interface StackView {
@@ -199,15 +253,41 @@ async function testAlarm(alarmName: string, region: string | undefined, log: (li
   cloudwatch.destroy();
 }
 
-async function secretModeToken(secretArn: string, region: string | undefined, scope: string, claims: { issuer?: string; audience?: string }): Promise<string> {
+async function readSecret(secretArn: string, region: string | undefined): Promise<string> {
   const secrets = new SecretsManagerClient({ region });
   const { SecretString } = await secrets.send(new GetSecretValueCommand({ SecretId: secretArn }));
   secrets.destroy();
   if (!SecretString) throw new SmokeError(`secret ${secretArn} has no value`);
-  return signToken(SecretString, { sub: 'smoke-test', permissions: [`${scope}:*`], ttl: '15m', ...claims });
+  return SecretString;
 }
 
-const USAGE = `usage: npm run smoke -- [--stack ResourceGateway] [--region R] [--url URL] [--token T | --token-command CMD]
+interface TokenArgs {
+  token?: string;
+  'token-command'?: string;
+  'jwt-secret-file'?: string;
+  issuer?: string;
+  audience?: string;
+  region?: string;
+}
+
+/**
+ * The token the checks run with (the one given, or one smoke signs for `scope`), and, when smoke has the JWT
+ * secret (secret mode, or --jwt-secret-file), list tokens it signs for other scopes.
+ */
+async function resolveTokens(a: TokenArgs, stack: StackView | undefined, scope: string): Promise<Pick<SmokeOptions, 'token' | 'listTokenFor'>> {
+  const given = a.token ?? (a['token-command'] ? execSync(a['token-command'], { encoding: 'utf8' }).trim() : undefined);
+  const secretArn = given ? undefined : stack?.outputs.JwtSecretArn;
+  const secret = a['jwt-secret-file'] ? readFileSync(a['jwt-secret-file'], 'utf8').trim() : secretArn ? await readSecret(secretArn, a.region) : undefined;
+  const sign = secret
+    ? (permission: string) => signToken(secret, { sub: 'smoke-test', permissions: [permission], ttl: '15m', issuer: a.issuer, audience: a.audience })
+    : undefined;
+  const token = given ?? (await sign?.(`${scope}:*`));
+  if (!token) throw new SmokeError(`no token: pass --token or --token-command (a JWKS-mode stack has no secret to sign one with), with a permission for ${scope}:*`);
+  return { token, ...(sign ? { listTokenFor: (other: string) => sign(`${other}:list`) } : {}) };
+}
+
+const USAGE = `usage: npm run smoke -- [--stack ResourceGateway] [--region R] [--url URL]
+  [--token T | --token-command CMD | --jwt-secret-file FILE]
   [--business smoke-business] [--location smoke-location] [--resource-type smoketest] [--issuer I] [--audience A]
   [--timeout-seconds 60] [--alarm-test [--alarm NAME]]`;
 
@@ -219,6 +299,7 @@ async function main(): Promise<void> {
       url: { type: 'string' },
       token: { type: 'string' },
       'token-command': { type: 'string' },
+      'jwt-secret-file': { type: 'string' },
       business: { type: 'string', default: 'smoke-business' },
       location: { type: 'string', default: 'smoke-location' },
       'resource-type': { type: 'string', default: 'smoketest' },
@@ -235,15 +316,11 @@ async function main(): Promise<void> {
   const stack = v.url && !v['alarm-test'] ? undefined : await readStack(v.stack, v.region);
   const url = v.url ?? stack?.outputs.GatewayUrl;
   if (!url) throw new SmokeError(`no --url and no GatewayUrl output on stack ${v.stack}`);
-  const scope = `${v.business}:${v.location}:${v['resource-type']}`;
-  const token =
-    v.token ??
-    (v['token-command'] ? execSync(v['token-command'], { encoding: 'utf8' }).trim() : undefined) ??
-    (stack?.outputs.JwtSecretArn ? await secretModeToken(stack.outputs.JwtSecretArn, v.region, scope, { issuer: v.issuer, audience: v.audience }) : undefined);
-  if (!token) throw new SmokeError(`no token: pass --token or --token-command (a JWKS-mode stack has no secret to sign one with), with a permission for ${scope}:*`);
+  const tokens = await resolveTokens(v, stack, `${v.business}:${v.location}:${v['resource-type']}`);
 
   log(`smoke test of ${url}`);
-  await runSmoke({ url, token, businessId: v.business, locationId: v.location, resourceType: v['resource-type'], timeoutMs: Number(v['timeout-seconds']) * 1000, log });
+  const timeoutMs = Number(v['timeout-seconds']) * 1000;
+  await runSmoke({ url, ...tokens, businessId: v.business, locationId: v.location, resourceType: v['resource-type'], timeoutMs, log });
   if (v['alarm-test']) {
     const alarm = v.alarm ?? stack?.alarms.find((a) => a.includes('SpoolRecordsLost')) ?? stack?.alarms[0];
     if (!alarm) throw new SmokeError(`stack ${v.stack} has no alarm to test`);
