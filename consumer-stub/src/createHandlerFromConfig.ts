@@ -8,6 +8,7 @@ import { METRICS_SERVICE } from '../../common/metricNames';
 import type { ConsumerConfig } from './config';
 import { createHandler, type ConsumerHandler, type DecryptFields } from './createHandler';
 import { createDecryptFields } from './decryptFields';
+import { DYNAMODB_CALL } from './eventSourceSettings';
 import { ResourceStore } from './ResourceStore';
 import { StatusRecorder } from './StatusRecorder';
 
@@ -20,7 +21,7 @@ export interface WiringOverrides {
 
 /** Wires real clients from configuration: the Lambda entry and the local consumer process both use it. */
 export function createHandlerFromConfig(config: ConsumerConfig, overrides: WiringOverrides = {}): ConsumerHandler {
-  const dynamo = overrides.dynamo ?? createDynamoClient({ region: config.region, endpoint: config.dynamoEndpoint });
+  const dynamo = overrides.dynamo ?? createDynamoClient({ region: config.region, endpoint: config.dynamoEndpoint, ...DYNAMODB_CALL });
   const logger = overrides.logger ?? new Logger({ serviceName: 'consumer', logLevel: config.logLevel });
   const metrics = new Metrics({ namespace: config.metricsNamespace, serviceName: METRICS_SERVICE.consumer });
   // Always a decryption step: without a key it refuses records with encrypted fields instead of storing ciphertexts.
