@@ -704,3 +704,55 @@ describe('observability', () => {
     ]);
   });
 });
+
+describe('the deployed role', () => {
+  const ACTION_OF: Record<string, string> = {
+    BatchGetCommand: 'dynamodb:BatchGetItem',
+    BatchWriteCommand: 'dynamodb:BatchWriteItem',
+    GetCommand: 'dynamodb:GetItem',
+    PutCommand: 'dynamodb:PutItem',
+    QueryCommand: 'dynamodb:Query',
+    UpdateCommand: 'dynamodb:UpdateItem',
+    DeleteCommand: 'dynamodb:DeleteItem',
+  };
+
+  /** Records `{table}:{action}` of every command, passing it through. */
+  function recording(inner: DynamoDBDocumentClient): { client: DynamoDBDocumentClient; used: Set<string> } {
+    const used = new Set<string>();
+    const client = {
+      send: (command: { constructor: { name: string }; input: { TableName?: string; RequestItems?: object } }) => {
+        const tables = command.input.TableName ? [command.input.TableName] : Object.keys(command.input.RequestItems ?? {});
+        for (const t of tables) used.add(`${t}:${ACTION_OF[command.constructor.name] ?? command.constructor.name}`);
+        return inner.send(command as never);
+      },
+    } as unknown as DynamoDBDocumentClient;
+    return { client, used };
+  }
+
+  it('is granted every DynamoDB action the handler uses, on each table', async () => {
+    const { STATUS_CONSUMER_ACTIONS } = await import('../../infra/lib/StatusTable');
+    const { RESOURCES_CONSUMER_ACTIONS } = await import('../../infra/lib/ResourcesTable');
+    const s = scope();
+    const ops = operations(s);
+    const batch = [
+      ops.create('r1', { a: 1 }),
+      ops.patch('r1', { b: 2 }),
+      ops.patch('missing', { b: 2 }),
+      ops.list(),
+      ops.create('r2', { a: 2 }),
+      ops.delete('r2'),
+      ops.patch('r1', { c: 3 }),
+    ];
+    const { client, used } = recording(dynamo);
+    const handler = build({ client });
+    const records = [...batch.map(operationRecord), kinesisRecord('not json')];
+    expect((await handler(kinesisEvent(...records))).batchItemFailures).toEqual([]);
+    expect((await handler(kinesisEvent(...records))).batchItemFailures).toEqual([]);
+    const granted = new Set([
+      ...STATUS_CONSUMER_ACTIONS.map((a) => `${STATUS}:${a}`),
+      ...RESOURCES_CONSUMER_ACTIONS.map((a) => `${RESOURCES}:${a}`),
+    ]);
+    expect([...used].filter((u) => !granted.has(u))).toEqual([]);
+    expect(used.size).toBeGreaterThanOrEqual(5);
+  });
+});

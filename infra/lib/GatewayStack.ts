@@ -125,6 +125,7 @@ export class GatewayStack extends Stack {
     return new StreamMonitoring(this, 'Monitoring', {
       stream: this.operations.stream,
       consumerFunction: this.consumer.function,
+      streamConsumer: this.consumer.streamConsumer,
       onFailureQueue: this.consumer.onFailureQueue,
       loadBalancer: this.gateway.service.loadBalancer,
       targetGroup: this.gateway.service.targetGroup,

@@ -34,5 +34,8 @@ export class ResourcesTable extends Construct {
   }
 }
 
-/** The resources table actions of the consumer's role (read, list a partition, conditional PutItem); nothing else may use the table. */
-export const RESOURCES_CONSUMER_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'] as const;
+/**
+ * The resources table actions of the consumer's role (read a batch's resources or one, list a partition,
+ * conditional PutItem); nothing else may use the table.
+ */
+export const RESOURCES_CONSUMER_ACTIONS = ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query'] as const;

@@ -48,5 +48,8 @@ export const STATUS_GATEWAY_ACTIONS = [
   'dynamodb:DeleteItem',
   'dynamodb:Query',
 ] as const;
-/** The status table actions of the consumer's role: read an outcome, write it once (conditional PutItem). */
-export const STATUS_CONSUMER_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem'] as const;
+/**
+ * The status table actions of the consumer's role: read a batch's outcomes (BatchGetItem) or one (GetItem), write
+ * them in bulk (BatchWriteItem) or once where the first must win (conditional PutItem).
+ */
+export const STATUS_CONSUMER_ACTIONS = ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'] as const;

@@ -24,6 +24,12 @@ export interface StreamMonitoringProps {
   /** The gateway's cluster, with Container Insights on (its task counts are alarmed on). */
   readonly gatewayCluster: ecs.ICluster;
   /**
+   * The enhanced fan-out consumer the event source reads through, if any: its reads are `SubscribeToShard`
+   * pushes, which report how far behind they are under their own metric, not `GetRecords`.
+   * @default - the event source polls with GetRecords
+   */
+  readonly streamConsumer?: kinesis.IStreamConsumer;
+  /**
    * An address subscribed to the alarm topic (it must confirm the subscription).
    * @default - no subscription
    */
@@ -76,7 +82,7 @@ export class StreamMonitoring extends Construct {
     this.#namespace = props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE;
     this.topic = this.#buildAlarmTopic(props.alarmEmail);
     this.alarms = {
-      ...this.#buildStreamAlarms(props.stream),
+      ...this.#buildStreamAlarms(props.stream, props.streamConsumer),
       ...this.#buildConsumerAlarms(props.consumerFunction, props.onFailureQueue),
       ...this.#buildGatewayAlarms(props),
     };
@@ -124,7 +130,7 @@ export class StreamMonitoring extends Construct {
     return topic;
   }
 
-  #buildStreamAlarms(stream: kinesis.IStream) {
+  #buildStreamAlarms(stream: kinesis.IStream, streamConsumer?: kinesis.IStreamConsumer) {
     return {
       // The gateway retries throttled records; five throttled minutes in a row mean the stream needs capacity.
       writeThrottled: this.#alarm('WriteThrottled', {
@@ -139,10 +145,11 @@ export class StreamMonitoring extends Construct {
         evaluationPeriods: 5,
       }),
       // Clients poll status: five minutes behind is a stuck or undersized consumer, long before 24 h retention.
-      // Lambda's poller reads every shard about once a second even when the stream is idle, so no data means
-      // no reader at all (a disabled or broken event source mapping): that is an alarm too.
+      // Lambda's poller reads every shard about once a second even when the stream is idle (a fan-out
+      // subscription gets an event every few seconds), so no data means no reader at all (a disabled or broken
+      // event source mapping): that is an alarm too.
       iteratorAge: this.#alarm('IteratorAge', {
-        metric: stream.metricGetRecordsIteratorAgeMilliseconds({ statistic: 'Maximum', period: MINUTE }),
+        metric: readerLag(stream, streamConsumer),
         threshold: Duration.minutes(5).toMilliseconds(),
         evaluationPeriods: 5,
         treatMissingData: cloudwatch.TreatMissingData.BREACHING,
@@ -383,4 +390,16 @@ export class StreamMonitoring extends Construct {
       this.#graph('On-failure queue depth', [onFailureQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum' })]),
     ];
   }
+}
+
+/** How far the consumer's reads are behind the tip of the stream: GetRecords' iterator age, or the fan-out subscription's lag. */
+function readerLag(stream: kinesis.IStream, streamConsumer?: kinesis.IStreamConsumer): cloudwatch.IMetric {
+  if (!streamConsumer) return stream.metricGetRecordsIteratorAgeMilliseconds({ statistic: 'Maximum', period: MINUTE });
+  return new cloudwatch.Metric({
+    namespace: 'AWS/Kinesis',
+    metricName: 'SubscribeToShardEvent.MillisBehindLatest',
+    dimensionsMap: { StreamName: stream.streamName, ConsumerName: streamConsumer.streamConsumerName },
+    statistic: 'Maximum',
+    period: MINUTE,
+  });
 }

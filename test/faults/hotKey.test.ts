@@ -80,7 +80,9 @@ it('drains the spool of one hot key while its load goes on, keeping the order of
 
   await sleep(300);
   await proxy.setMode('refuse');
+  // Outage long enough for the key to build a backlog worth draining (at least 2 s, however slow the machine).
   await sleep(2000);
+  for (let t = 0; t < 300 && spooling!.state().depth <= 60; t++) await sleep(50);
   const peak = spooling!.state().depth;
   await proxy.setMode('pass');
   const back = Date.now();
