@@ -25,7 +25,8 @@ const USAGE = `npm run bench -- [options]
   --log-level L      gateway LOG_LEVEL (default info, as deployed: one access line per request)
   --no-encryption    skip the field-encryption scenario
   --sweep            also run the batching gateway at KINESIS_MAX_IN_FLIGHT 1,2,4 x KINESIS_LINGER_MS 0,1,2
-  --only a,b         run only these scenarios (bare, floor, batching-off, batching, encryption, consumer)
+  --only a,b         run only these scenarios (bare, floor, batching-off, batching, encryption, consumer,
+                     large-bodies)
   --no-consumer      skip the consumer scenario
   --dynamodb-latency-ms N   consumer scenario: added to every DynamoDB call by a proxy (default 5)
   --consumer-records N      consumer scenario: records per drain (default 3000)
