@@ -1,49 +1,19 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKinesisClient } from '../../common/awsClients';
-import { readStream, REGION, startHarness, type Harness } from '../../app/test/harness';
-import type { Config } from '../../app/src/config';
+import { describe, expect, it } from 'vitest';
+import { readStream, type Harness } from '../../app/test/harness';
 import { createPublisher } from '../../app/src/publish/createPublisher';
 import { ensureStream } from '../../app/src/publish/ensureStream';
 import { FullDiskFiles } from './FullDiskFiles';
 import { firstPositions } from './streamOperations';
-import { TcpProxy } from './TcpProxy';
+import { outageKinesisConfig, useKinesisOutage } from './kinesisOutage';
 
 /**
  * Two outages at once: Kinesis stops answering, the gateway spools, then the spool's disk fills up, then Kinesis
  * comes back while the disk is still full. Writes must be taken again within seconds of Kinesis answering,
  * whatever the disk holds, and nothing acknowledged may be lost or reordered.
  */
-const DEADLINE_MS = 600;
-const kinesisConfig = (streamName: string): Config['kinesis'] => ({
-  streamName,
-  shardCount: 2,
-  createStream: false,
-  batching: true,
-  timeoutMs: 300,
-  maxBatchRecords: 500,
-  maxBatchBytes: 5 * 1024 * 1024,
-  maxInFlight: 4,
-  lingerMs: 0,
-  retry: { baseMs: 20, capMs: 100, maxAttempts: 50, deadlineMs: DEADLINE_MS },
-});
-
-let h: Harness;
-let proxy: TcpProxy;
-let dir: string;
-beforeAll(async () => {
-  h = await startHarness();
-  proxy = await new TcpProxy(Number(new URL(h.emulators.kinesisEndpoint).port)).start();
-  dir = mkdtempSync(join(tmpdir(), 'disk-full-'));
-});
-afterAll(async () => {
-  await proxy.close();
-  await h.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const fx = useKinesisOutage('disk-full-');
 
 async function waitFor(check: () => boolean, what: string, ms = 30_000) {
   for (const end = Date.now() + ms; !check(); await sleep(20)) if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
@@ -83,27 +53,27 @@ describe.each([
   ['stays full (no write ever lands)', (d: FullDiskFiles) => d.fillForever()],
 ])('when Kinesis is down and then the spool disk %s', (name, fill) => {
   it('takes writes again within seconds of Kinesis answering, frees the drained spool, and loses nothing acknowledged', async () => {
-    const streamName = `${h.streamName}-disk-${name.split(' ')[0]}`;
-    await ensureStream(h.kinesis, streamName, 2);
-    const kinesis = createKinesisClient({ region: REGION, endpoint: proxy.url, maxAttempts: 1, requestTimeoutMs: 300 });
+    const streamName = `${fx.h.streamName}-disk-${name.split(' ')[0]}`;
+    await ensureStream(fx.h.kinesis, streamName, 2);
+    const kinesis = fx.throughProxy();
     const disk = new FullDiskFiles();
     const { publisher, spooling } = await createPublisher({
       kinesis,
-      kinesisConfig: kinesisConfig(streamName),
-      spoolConfig: { dir: join(dir, name.split(' ')[0]!), maxBytes: 64 * 1024 * 1024, drainMs: 10_000, shared: false },
-      logger: h.logger,
+      kinesisConfig: outageKinesisConfig(streamName),
+      spoolConfig: { dir: join(fx.dir, name.split(' ')[0]!), maxBytes: 64 * 1024 * 1024, drainMs: 10_000, shared: false },
+      logger: fx.h.logger,
       spoolFiles: disk,
     });
-    const run = writers(h.app({ publisher }), await h.token(['*:*:*:*']), 6);
+    const run = writers(fx.h.app({ publisher }), await fx.h.token(['*:*:*:*']), 6);
 
     await sleep(200);
-    await proxy.setMode('refuse');
+    await fx.proxy.setMode('refuse');
     await waitFor(() => spooling!.state().depth >= 50, 'records to be spooled');
     fill(disk);
     await waitFor(() => disk.refused >= 5, 'the full disk to refuse spool writes');
     const spooledWhenFull = spooling!.state().depth;
     await sleep(500);
-    await proxy.setMode('pass');
+    await fx.proxy.setMode('pass');
     const back = Date.now();
     await waitFor(() => run.answers.filter((a) => a.at > back && a.status === 202).length >= 50, 'writes to be taken again', 15_000);
     const firstTaken = run.answers.find((a) => a.at > back && a.status === 202)!.at - back;
@@ -118,7 +88,7 @@ describe.each([
     expect(disk.used).toBe(0);
     // No 5xx other than 503 (with Retry-After, the gateway's answer to "retry later"), and nothing acknowledged lost or reordered.
     expect(run.answers.filter((a) => a.status !== 202 && a.status !== 503)).toEqual([]);
-    const at = firstPositions(await readStream(h.kinesis, streamName));
+    const at = firstPositions(await readStream(fx.h.kinesis, streamName));
     const acknowledged = run.answers.filter((a) => a.requestId);
     expect(acknowledged.filter((a) => !at.has(a.requestId!))).toEqual([]);
     for (const c of new Set(acknowledged.map((a) => `${a.client}`))) {

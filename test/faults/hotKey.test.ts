@@ -1,17 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createKinesisClient } from '../../common/awsClients';
+import { expect, it } from 'vitest';
 import { GATEWAY_METRICS } from '../../common/metricNames';
 import type { Metrics } from '../../app/src/metrics/Metrics';
-import { readStream, REGION, startHarness, type Harness } from '../../app/test/harness';
-import type { Config } from '../../app/src/config';
+import { readStream } from '../../app/test/harness';
 import { createPublisher } from '../../app/src/publish/createPublisher';
 import { ensureStream } from '../../app/src/publish/ensureStream';
 import { firstPositions } from './streamOperations';
-import { TcpProxy } from './TcpProxy';
+import { outageKinesisConfig, useKinesisOutage } from './kinesisOutage';
 
 /**
  * One partition key under sustained load through an outage: 16 writers keep writing to one key while Kinesis
@@ -19,48 +14,24 @@ import { TcpProxy } from './TcpProxy';
  * the key's operations per record), and the key's order must hold.
  */
 const WRITERS = 16;
-const kinesisConfig = (streamName: string): Config['kinesis'] => ({
-  streamName,
-  shardCount: 2,
-  createStream: false,
-  batching: true,
-  timeoutMs: 300,
-  maxBatchRecords: 500,
-  maxBatchBytes: 5 * 1024 * 1024,
-  maxInFlight: 4,
-  lingerMs: 0,
-  retry: { baseMs: 20, capMs: 100, maxAttempts: 50, deadlineMs: 600 },
-});
 
-let h: Harness;
-let proxy: TcpProxy;
-let dir: string;
-beforeAll(async () => {
-  h = await startHarness();
-  proxy = await new TcpProxy(Number(new URL(h.emulators.kinesisEndpoint).port)).start();
-  dir = mkdtempSync(join(tmpdir(), 'hot-key-'));
-});
-afterAll(async () => {
-  await proxy.close();
-  await h.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const fx = useKinesisOutage('hot-key-');
 
 it('drains the spool of one hot key while its load goes on, keeping the order of each writer', async () => {
-  const streamName = `${h.streamName}-hot`;
-  await ensureStream(h.kinesis, streamName, 2);
-  const kinesis = createKinesisClient({ region: REGION, endpoint: proxy.url, maxAttempts: 1, requestTimeoutMs: 300 });
+  const streamName = `${fx.h.streamName}-hot`;
+  await ensureStream(fx.h.kinesis, streamName, 2);
+  const kinesis = fx.throughProxy();
   let replayed = 0;
 
   const { publisher, spooling } = await createPublisher({
     kinesis,
-    kinesisConfig: kinesisConfig(streamName),
-    spoolConfig: { dir, maxBytes: 256 * 1024 * 1024, drainMs: 10_000, shared: false },
-    logger: h.logger,
+    kinesisConfig: outageKinesisConfig(streamName),
+    spoolConfig: { dir: fx.dir, maxBytes: 256 * 1024 * 1024, drainMs: 10_000, shared: false },
+    logger: fx.h.logger,
     metrics: { count: (name: string, n = 1) => name === GATEWAY_METRICS.spoolReplayed && (replayed += n), observe: () => {} } as unknown as Metrics,
   });
-  const app = h.app({ publisher });
-  const token = await h.token(['*:*:*:*']);
+  const app = fx.h.app({ publisher });
+  const token = await fx.h.token(['*:*:*:*']);
   let stopped = false;
   const acknowledged: string[][] = Array.from({ length: WRITERS }, () => []);
   const statuses: number[] = [];
@@ -79,12 +50,12 @@ it('drains the spool of one hot key while its load goes on, keeping the order of
   );
 
   await sleep(300);
-  await proxy.setMode('refuse');
+  await fx.proxy.setMode('refuse');
   // Outage long enough for the key to build a backlog worth draining (at least 2 s, however slow the machine).
   await sleep(2000);
   for (let t = 0; t < 300 && spooling!.state().depth <= 60; t++) await sleep(50);
   const peak = spooling!.state().depth;
-  await proxy.setMode('pass');
+  await fx.proxy.setMode('pass');
   const back = Date.now();
   // Drained with the load still running: the replayer outpaced the arrivals on the key.
   for (let t = 0; t < 600 && !(spooling!.state().depth === 0 && spooling!.state().mode === 'direct'); t++) await sleep(50);
@@ -101,7 +72,7 @@ it('drains the spool of one hot key while its load goes on, keeping the order of
   expect(peak).toBeGreaterThan(50);
   expect(drained).toMatchObject({ depth: 0, mode: 'direct' });
   expect(statuses.filter((s) => s !== 202)).toEqual([]);
-  const at = firstPositions(await readStream(h.kinesis, streamName));
+  const at = firstPositions(await readStream(fx.h.kinesis, streamName));
   for (const mine of acknowledged) {
     const positions = mine.map((id) => at.get(id));
     expect(positions.every((p) => p !== undefined)).toBe(true);

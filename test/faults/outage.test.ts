@@ -1,48 +1,17 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKinesisClient } from '../../common/awsClients';
-import { readStream, REGION, startHarness, type Harness } from '../../app/test/harness';
-import type { Config } from '../../app/src/config';
+import { describe, expect, it } from 'vitest';
+import { readStream, type Harness } from '../../app/test/harness';
 import { createPublisher } from '../../app/src/publish/createPublisher';
 import type { SpoolingPublisher } from '../../app/src/publish/SpoolingPublisher';
 import { firstPositions, streamOperations } from './streamOperations';
-import { TcpProxy } from './TcpProxy';
+import { OUTAGE_DEADLINE_MS, outageKinesisConfig, useKinesisOutage } from './kinesisOutage';
 
 /**
  * Kinesis becomes unreachable while clients keep writing: every request is still answered 202 within the
  * bound, and after recovery every acknowledged operation is on the stream, in causal order per key.
  */
-const DEADLINE_MS = 600;
-const kinesisConfig = (streamName: string): Config['kinesis'] => ({
-  streamName,
-  shardCount: 2,
-  createStream: false,
-  batching: true,
-  timeoutMs: 300,
-  maxBatchRecords: 500,
-  maxBatchBytes: 5 * 1024 * 1024,
-  maxInFlight: 4,
-  lingerMs: 0,
-  retry: { baseMs: 20, capMs: 100, maxAttempts: 50, deadlineMs: DEADLINE_MS },
-});
-
-let h: Harness;
-let proxy: TcpProxy;
-let dir: string;
-
-beforeAll(async () => {
-  h = await startHarness();
-  proxy = await new TcpProxy(Number(new URL(h.emulators.kinesisEndpoint).port)).start();
-  dir = mkdtempSync(join(tmpdir(), 'outage-'));
-});
-afterAll(async () => {
-  await proxy.close();
-  await h.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const fx = useKinesisOutage('outage-');
 
 /** Runs `clients` sequential writers, each alternating between its own two keys, until `stop` resolves. */
 async function writers(app: ReturnType<Harness['app']>, token: string, clients: number, stop: Promise<void>) {
@@ -93,35 +62,35 @@ describe.each([
   ['refuses connections', 'refuse'],
 ] as const)('when Kinesis %s while clients keep writing', (_name, fault) => {
   it('answers every request 202 within the bound, then delivers every acknowledged operation in causal order per key', async () => {
-    const streamName = `${h.streamName}-${fault}`;
+    const streamName = `${fx.h.streamName}-${fault}`;
     const { ensureStream } = await import('../../local/provision');
-    await ensureStream(h.kinesis, streamName, 2);
-    const kinesis = createKinesisClient({ region: REGION, endpoint: proxy.url, maxAttempts: 1, requestTimeoutMs: 300 });
+    await ensureStream(fx.h.kinesis, streamName, 2);
+    const kinesis = fx.throughProxy();
     const { publisher, spooling } = await createPublisher({
       kinesis,
-      kinesisConfig: kinesisConfig(streamName),
-      spoolConfig: { dir: join(dir, fault), maxBytes: 64 * 1024 * 1024, drainMs: 10_000, shared: false },
-      logger: h.logger,
+      kinesisConfig: outageKinesisConfig(streamName),
+      spoolConfig: { dir: join(fx.dir, fault), maxBytes: 64 * 1024 * 1024, drainMs: 10_000, shared: false },
+      logger: fx.h.logger,
     });
-    const app = h.app({ publisher });
-    const token = await h.token(['*:*:*:*']);
+    const app = fx.h.app({ publisher });
+    const token = await fx.h.token(['*:*:*:*']);
 
     let stop!: () => void;
     const run = writers(app, token, 6, new Promise<void>((r) => (stop = r)));
     await sleep(300);
-    await proxy.setMode(fault);
+    await fx.proxy.setMode(fault);
     await sleep(1500);
     expect(spooling!.state().mode).toBe('spooling');
-    await proxy.setMode('pass');
+    await fx.proxy.setMode('pass');
     await sleep(300);
     stop();
     const { acknowledged, durations, statuses } = await run;
 
     expect(statuses.every((s) => s === 202)).toBe(true);
     // Generous against the 600 ms deadline: the promise is "within about the deadline", not a benchmark.
-    expect(Math.max(...durations)).toBeLessThan(DEADLINE_MS + 2000);
+    expect(Math.max(...durations)).toBeLessThan(OUTAGE_DEADLINE_MS + 2000);
     await drained(spooling!);
-    const records = await readStream(h.kinesis, streamName);
+    const records = await readStream(fx.h.kinesis, streamName);
     const onStream = new Set(streamOperations(records).map((op) => op.requestId));
     const all = acknowledged.flat();
     expect(all.length).toBeGreaterThan(20);
