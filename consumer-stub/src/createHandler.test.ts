@@ -1,53 +1,24 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { KinesisStreamRecord } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createDynamoClient } from '../../common/awsClients';
+import { describe, expect, it } from 'vitest';
 import { CONSUMER_METRICS, DEFAULT_METRICS_NAMESPACE, METRICS_SERVICE } from '../../common/metricNames';
 import { resourcesPartition, STATUS_KIND } from '../../common/tables';
 import { encodeAggregate } from '../../contract/aggregate';
 import { encodeOperation, type ResourceOperation } from '../../contract/operation';
-import { startEmulators, type Emulators } from '../../local/emulators';
-import { ensureTables } from '../../local/provision';
 import { kinesisEvent, kinesisRecord, operationRecord, operations } from '../test/factories';
 import { createHandler, type ConsumerHandler } from './createHandler';
 import { OperationFailedError } from './errors';
 import { ResourceStore } from './ResourceStore';
 import { StatusRecorder } from './StatusRecorder';
+import { useConsumerTables } from '../test/consumerTables';
 
 const STATUS = 'status-test';
 const RESOURCES = 'resources-test';
 
-let emulators: Emulators;
-let dynamo: DynamoDBDocumentClient;
-let stdout: string[];
-
-beforeAll(async () => {
-  emulators = await startEmulators();
-  dynamo = createDynamoClient({ region: 'us-east-1', endpoint: emulators.dynamoEndpoint });
-  // The document client sends table commands unchanged through the same stack.
-  await ensureTables(dynamo as unknown as DynamoDBClient, { statusTable: STATUS, resourcesTable: RESOURCES });
-});
-afterAll(async () => {
-  dynamo.destroy();
-  await emulators.close();
-});
-beforeEach(() => {
-  // Logger and Metrics write JSON lines to stdout and stderr; keep them for assertions, out of the test output.
-  stdout = [];
-  for (const stream of [process.stdout, process.stderr]) {
-    vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      stdout.push(...String(chunk).split('\n').filter(Boolean));
-      return true;
-    });
-  }
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-});
+const fx = useConsumerTables({ statusTable: STATUS, resourcesTable: RESOURCES });
 
 /** Passes every command through and counts them by class name. */
 function counting(inner: DynamoDBDocumentClient): { client: DynamoDBDocumentClient; calls: Record<string, number> } {
@@ -68,7 +39,7 @@ function faulty(inner: DynamoDBDocumentClient, fault: (command: object) => Error
 
 /** Like {@link faulty}, with an asynchronous step before each command. */
 function faultyAsync(before: (command: object) => Promise<void>): DynamoDBDocumentClient {
-  return { send: async (command: object) => { await before(command); return dynamo.send(command as never); } } as unknown as DynamoDBDocumentClient;
+  return { send: async (command: object) => { await before(command); return fx.dynamo.send(command as never); } } as unknown as DynamoDBDocumentClient;
 }
 
 function throttling(): Error {
@@ -76,7 +47,7 @@ function throttling(): Error {
 }
 
 function build(o: { client?: DynamoDBDocumentClient; decryptFields?: (op: ResourceOperation) => Promise<ResourceOperation>; logLevel?: 'DEBUG' | 'SILENT'; appliedWindow?: number } = {}): ConsumerHandler {
-  const client = o.client ?? dynamo;
+  const client = o.client ?? fx.dynamo;
   return createHandler({
     store: new ResourceStore({ client, tableName: RESOURCES, ...(o.appliedWindow ? { appliedWindow: o.appliedWindow } : {}) }),
     status: new StatusRecorder({ client, tableName: STATUS }),
@@ -92,19 +63,19 @@ function scope() {
 }
 
 async function outcome(requestId: string) {
-  const out = await dynamo.send(new GetCommand({ TableName: STATUS, Key: { requestId, kind: STATUS_KIND.outcome } }));
+  const out = await fx.dynamo.send(new GetCommand({ TableName: STATUS, Key: { requestId, kind: STATUS_KIND.outcome } }));
   return out.Item;
 }
 
 async function resource(s: ReturnType<typeof scope>, resourceId: string) {
-  const out = await dynamo.send(
+  const out = await fx.dynamo.send(
     new GetCommand({ TableName: RESOURCES, Key: { pk: resourcesPartition(s.businessId, s.locationId, s.resourceType), resourceId } }),
   );
   return out.Item;
 }
 
 async function forgetOutcome(requestId: string) {
-  await dynamo.send(new DeleteCommand({ TableName: STATUS, Key: { requestId, kind: STATUS_KIND.outcome } }));
+  await fx.dynamo.send(new DeleteCommand({ TableName: STATUS, Key: { requestId, kind: STATUS_KIND.outcome } }));
 }
 
 /** The sum of a metric's values in the captured EMF lines. */
@@ -115,7 +86,7 @@ function total(name: string): number {
 /** Every value each metric took in the captured EMF lines. */
 function emfMetrics(): Record<string, number[]> {
   const totals: Record<string, number[]> = {};
-  for (const line of stdout) {
+  for (const line of fx.output) {
     if (!line.includes('"_aws"')) continue;
     const emf = JSON.parse(line) as Record<string, unknown> & { _aws: { CloudWatchMetrics: { Metrics: { Name: string }[] }[] } };
     for (const { Name } of emf._aws.CloudWatchMetrics[0]!.Metrics) {
@@ -295,7 +266,7 @@ describe('bulk calls', () => {
     const s = scope();
     const ops = operations(s);
     const records = Array.from({ length: 100 }, (_, i) => operationRecord(ops.create(`r${i}`, { i })));
-    const { client, calls } = counting(dynamo);
+    const { client, calls } = counting(fx.dynamo);
     const handler = build({ client });
     expect((await handler(kinesisEvent(...records))).batchItemFailures).toEqual([]);
     expect(calls).toEqual({ BatchGetCommand: 2, PutCommand: 100, BatchWriteCommand: 4 });
@@ -309,7 +280,7 @@ describe('bulk calls', () => {
     const s = scope();
     const ops = operations(s);
     const batch = [ops.create('r1', { a: 1 }), ops.patch('r1', { b: 2 }), ops.update('r1', { c: 3 }), ops.patch('r1', { d: 4 })];
-    const { client, calls } = counting(dynamo);
+    const { client, calls } = counting(fx.dynamo);
     await build({ client })(kinesisEvent(...batch.map(operationRecord)));
     expect(calls.PutCommand).toBe(1);
     const item = await resource(s, 'r1');
@@ -380,7 +351,7 @@ describe('aggregate records', () => {
     const record = kinesisRecord(encodeAggregate(batch.map(encodeOperation)));
     const after = operationRecord(ops.create('r3', { a: 1 }));
     let fail = true;
-    const client = faulty(dynamo, (c) => (fail && c instanceof PutCommand && (c.input.Item as { resourceId?: string }).resourceId === 'r2' ? throttling() : undefined));
+    const client = faulty(fx.dynamo, (c) => (fail && c instanceof PutCommand && (c.input.Item as { resourceId?: string }).resourceId === 'r2' ? throttling() : undefined));
     const handler = build({ client });
     expect((await handler(kinesisEvent(record, after))).batchItemFailures).toEqual([{ itemIdentifier: record.kinesis.sequenceNumber }]);
     fail = false;
@@ -465,8 +436,8 @@ describe('poison records', () => {
     const failed = await outcome(requestId);
     expect(failed).toMatchObject({ status: 'failed', error: { code: 'INVALID_OPERATION', message: expect.stringContaining('timestamp') } });
     expect(JSON.stringify(failed)).not.toContain('John Doe');
-    expect(stdout.some((l) => l.includes('poison record skipped'))).toBe(true);
-    expect(stdout.filter((l) => l.includes('John Doe'))).toEqual([]);
+    expect(fx.output.some((l) => l.includes('poison record skipped'))).toBe(true);
+    expect(fx.output.filter((l) => l.includes('John Doe'))).toEqual([]);
   });
 });
 
@@ -480,7 +451,7 @@ describe('values DynamoDB cannot hold', () => {
     expect(res.batchItemFailures).toEqual([]);
     expect(await outcome(huge.requestId)).toMatchObject({ status: 'failed', error: { code: 'STORE_REJECTED' } });
     expect(await outcome(after.requestId)).toMatchObject({ status: 'completed' });
-    expect(stdout.filter((l) => l.includes('1234567890123456'))).toEqual([]);
+    expect(fx.output.filter((l) => l.includes('1234567890123456'))).toEqual([]);
   });
 });
 
@@ -519,7 +490,7 @@ describe('outcomes that would not fit', () => {
   });
 
   it('a failure DynamoDB refuses to store whole is stored with only what must fit', async () => {
-    const recorder = new StatusRecorder({ client: dynamo, tableName: STATUS });
+    const recorder = new StatusRecorder({ client: fx.dynamo, tableName: STATUS });
     const requestId = randomUUID();
     const acceptedAt = new Date().toISOString();
     const s = scope();
@@ -546,7 +517,7 @@ describe('transient failures', () => {
       operations(other).create('r1', { a: 1 }), // another key: applied
     ];
     const records = batch.map(operationRecord);
-    const client = faulty(dynamo, (c) => (c instanceof PutCommand && (c.input.Item as { resourceId?: string; pk?: string }).resourceId === 'r2' ? throttling() : undefined));
+    const client = faulty(fx.dynamo, (c) => (c instanceof PutCommand && (c.input.Item as { resourceId?: string; pk?: string }).resourceId === 'r2' ? throttling() : undefined));
     const res = await build({ client })(kinesisEvent(...records));
     expect(res.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([1, 3, 5, 6].map((i) => records[i]!.kinesis.sequenceNumber));
     expect((await resource(s, 'r1'))?.data).toEqual({ a: 2 });
@@ -565,7 +536,7 @@ describe('transient failures', () => {
     const batch = [ops.create('r1', { a: 1 }), ops.create('r2', { a: 1 }), ops.patch('r2', { a: 2 }), ops.patch('r1', { b: 2 }), ops.list()];
     const records = batch.map(operationRecord);
     let fail = true;
-    const client = faulty(dynamo, (c) => (fail && c instanceof PutCommand && (c.input.Item as { resourceId?: string }).resourceId === 'r2' ? throttling() : undefined));
+    const client = faulty(fx.dynamo, (c) => (fail && c instanceof PutCommand && (c.input.Item as { resourceId?: string }).resourceId === 'r2' ? throttling() : undefined));
     const handler = build({ client });
     const first = await handler(kinesisEvent(...records));
     fail = false;
@@ -585,7 +556,7 @@ describe('transient failures', () => {
     const s = scope();
     const op = operations(s).create('r1', { a: 1 });
     let fail = true;
-    const client = faulty(dynamo, (c) => (fail && c instanceof BatchWriteCommand ? throttling() : undefined));
+    const client = faulty(fx.dynamo, (c) => (fail && c instanceof BatchWriteCommand ? throttling() : undefined));
     const handler = build({ client });
     const record = operationRecord(op);
     expect((await handler(kinesisEvent(record))).batchItemFailures).toHaveLength(1);
@@ -601,7 +572,7 @@ describe('transient failures', () => {
     const conflict = ops.create('r1', { a: 2 });
     const batch = [ops.create('r1', { a: 1 }), conflict, ops.delete('r1')];
     let fail = true;
-    const client = faulty(dynamo, (c) => (fail && c instanceof BatchWriteCommand ? throttling() : undefined));
+    const client = faulty(fx.dynamo, (c) => (fail && c instanceof BatchWriteCommand ? throttling() : undefined));
     const handler = build({ client });
     const records = batch.map(operationRecord);
     expect((await handler(kinesisEvent(...records))).batchItemFailures).toHaveLength(2);
@@ -636,7 +607,7 @@ describe('the applied window', () => {
     const last = batch.at(-1)!.requestId;
     let fail = true;
     // The batch's last outcome write fails, so the whole batch is delivered again.
-    const client = faulty(dynamo, (c) => (fail && c instanceof BatchWriteCommand && JSON.stringify(c.input).includes(last) ? throttling() : undefined));
+    const client = faulty(fx.dynamo, (c) => (fail && c instanceof BatchWriteCommand && JSON.stringify(c.input).includes(last) ? throttling() : undefined));
     const handler = build({ client, appliedWindow: 3 });
     const records = batch.map(operationRecord);
     expect((await handler(kinesisEvent(...records))).batchItemFailures.length).toBeGreaterThan(0);
@@ -652,10 +623,10 @@ describe('status moves only forward', () => {
     const s = scope();
     const op = operations(s).create('r1', { a: 1 });
     await build()(kinesisEvent(operationRecord(op)));
-    const recorder = new StatusRecorder({ client: dynamo, tableName: STATUS });
+    const recorder = new StatusRecorder({ client: fx.dynamo, tableName: STATUS });
     expect(await recorder.failed({ requestId: op.requestId, acceptedAt: op.timestamp }, { code: 'X', message: 'late' })).toBe(false);
     // The gateway's acceptance lands late, on its own item: the outcome is untouched.
-    await dynamo.send(new PutCommand({ TableName: STATUS, Item: { requestId: op.requestId, kind: 'accepted', status: 'processing' } }));
+    await fx.dynamo.send(new PutCommand({ TableName: STATUS, Item: { requestId: op.requestId, kind: 'accepted', status: 'processing' } }));
     expect(await outcome(op.requestId)).toMatchObject({ status: 'completed', result: { id: 'r1', a: 1 } });
   });
 
@@ -683,7 +654,7 @@ describe('observability', () => {
     expect(m[CONSUMER_METRICS.heldBack]).toEqual([0]);
     expect(m[CONSUMER_METRICS.endToEndAge]).toHaveLength(1);
     expect(m[CONSUMER_METRICS.endToEndAge]![0]).toBeGreaterThanOrEqual(1000);
-    const emf = JSON.parse(stdout.find((l) => l.includes('"_aws"'))!);
+    const emf = JSON.parse(fx.output.find((l) => l.includes('"_aws"'))!);
     expect(emf._aws.CloudWatchMetrics[0]).toMatchObject({ Namespace: DEFAULT_METRICS_NAMESPACE, Dimensions: [['service']] });
     expect(emf.service).toBe(METRICS_SERVICE.consumer);
   });
@@ -694,7 +665,7 @@ describe('observability', () => {
     const create = ops.create('r1', { a: 1 });
     const missing = ops.patch('nope', {});
     await build({ logLevel: 'DEBUG' })(kinesisEvent(operationRecord(create), operationRecord(missing)));
-    const logs = stdout
+    const logs = fx.output
       .filter((l) => !l.includes('"_aws"'))
       .map((l) => JSON.parse(l) as Record<string, unknown>)
       .filter((l) => l.message !== 'batch done');
@@ -743,7 +714,7 @@ describe('the deployed role', () => {
       ops.delete('r2'),
       ops.patch('r1', { c: 3 }),
     ];
-    const { client, used } = recording(dynamo);
+    const { client, used } = recording(fx.dynamo);
     const handler = build({ client });
     const records = [...batch.map(operationRecord), kinesisRecord('not json')];
     expect((await handler(kinesisEvent(...records))).batchItemFailures).toEqual([]);

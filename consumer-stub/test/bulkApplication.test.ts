@@ -1,20 +1,17 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, KinesisStreamRecord } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createDynamoClient } from '../../common/awsClients';
+import { describe, expect, it } from 'vitest';
 import { resourcesPartition, STATUS_KIND } from '../../common/tables';
-import { startEmulators, type Emulators } from '../../local/emulators';
 import { lambdaContext } from '../../local/lambdaEvent';
-import { ensureTables } from '../../local/provision';
 import { createHandler, type ConsumerHandler } from '../src/createHandler';
 import { ResourceStore } from '../src/ResourceStore';
 import { StatusRecorder } from '../src/StatusRecorder';
 import { kinesisEvent, operationRecord, operations } from './factories';
+import { useConsumerTables } from './consumerTables';
 
 /**
  * The bulk and concurrent application of a batch under what an emulator cannot produce on its own: partial
@@ -24,42 +21,18 @@ import { kinesisEvent, operationRecord, operations } from './factories';
 
 const STATUS = 'status-bulk';
 const RESOURCES = 'resources-bulk';
-let emulators: Emulators;
-let dynamo: DynamoDBDocumentClient;
-let stdout: string[];
-
-beforeAll(async () => {
-  emulators = await startEmulators();
-  dynamo = createDynamoClient({ region: 'us-east-1', endpoint: emulators.dynamoEndpoint });
-  await ensureTables(dynamo as unknown as DynamoDBClient, { statusTable: STATUS, resourcesTable: RESOURCES });
-});
-afterAll(async () => {
-  dynamo.destroy();
-  await emulators.close();
-});
-beforeEach(() => {
-  stdout = [];
-  for (const stream of [process.stdout, process.stderr]) {
-    vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      stdout.push(...String(chunk).split('\n').filter(Boolean));
-      return true;
-    });
-  }
-});
-afterEach(() => {
-  vi.restoreAllMocks();
-});
+const fx = useConsumerTables({ statusTable: STATUS, resourcesTable: RESOURCES });
 
 type Send = (command: object) => Promise<unknown>;
 
 /** A client whose every command goes through `send`, which may pass it on to the emulator with `pass`. */
 function wrapped(send: (command: object, pass: Send) => Promise<unknown>): DynamoDBDocumentClient {
-  const pass: Send = (c) => dynamo.send(c as never);
+  const pass: Send = (c) => fx.dynamo.send(c as never);
   return { send: (command: object) => send(command, pass) } as unknown as DynamoDBDocumentClient;
 }
 
 function build(o: { client?: DynamoDBDocumentClient; appliedWindow?: number; maxInFlight?: number } = {}): ConsumerHandler {
-  const client = o.client ?? dynamo;
+  const client = o.client ?? fx.dynamo;
   return createHandler({
     store: new ResourceStore({ client, tableName: RESOURCES, ...(o.appliedWindow ? { appliedWindow: o.appliedWindow } : {}) }),
     status: new StatusRecorder({ client, tableName: STATUS }),
@@ -78,17 +51,17 @@ function scope() {
 }
 
 async function outcome(requestId: string) {
-  return (await dynamo.send(new GetCommand({ TableName: STATUS, Key: { requestId, kind: STATUS_KIND.outcome }, ConsistentRead: true }))).Item;
+  return (await fx.dynamo.send(new GetCommand({ TableName: STATUS, Key: { requestId, kind: STATUS_KIND.outcome }, ConsistentRead: true }))).Item;
 }
 
 async function resource(s: ReturnType<typeof scope>, resourceId: string) {
   const key = { pk: resourcesPartition(s.businessId, s.locationId, s.resourceType), resourceId };
-  return (await dynamo.send(new GetCommand({ TableName: RESOURCES, Key: key, ConsistentRead: true }))).Item;
+  return (await fx.dynamo.send(new GetCommand({ TableName: RESOURCES, Key: key, ConsistentRead: true }))).Item;
 }
 
 /** Every value a metric took in the captured EMF lines. */
 function metric(name: string): number[] {
-  return stdout.filter((l) => l.includes('"_aws"')).flatMap((l) => {
+  return fx.output.filter((l) => l.includes('"_aws"')).flatMap((l) => {
     const v = (JSON.parse(l) as Record<string, unknown>)[name] as number | number[] | undefined;
     return v === undefined ? [] : Array.isArray(v) ? v : [v];
   });
