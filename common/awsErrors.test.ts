@@ -6,6 +6,7 @@ import {
   isInvalidArgument,
   isResourceNotFound,
   isRetryableAwsError,
+  isRetryableRecordCode,
   isUnusableAwsResource,
   isValidationError,
 } from './awsErrors';
@@ -111,5 +112,15 @@ describe('isUnusableAwsResource', () => {
     ['a plain object', { name: 'ResourceNotFoundException' }],
   ])('does not take %s for one', (_what, e) => {
     expect(isUnusableAwsResource(e)).toBe(false);
+  });
+});
+
+describe('isRetryableRecordCode', () => {
+  it.each(['ProvisionedThroughputExceededException', 'InternalFailure', 'KMSThrottlingException'])('sends a record refused with %s again', (code) => {
+    expect(isRetryableRecordCode(code)).toBe(true);
+  });
+
+  it.each(['KMSAccessDeniedException', 'KMSNotFoundException', 'KMSDisabledException', 'ValidationException', ''])('does not send a record refused with %j again', (code) => {
+    expect(isRetryableRecordCode(code)).toBe(false);
   });
 });

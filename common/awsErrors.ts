@@ -32,6 +32,17 @@ export function isRetryableAwsError(e: unknown): boolean {
   return err.$retryable !== undefined;
 }
 
+/**
+ * Per-record `ErrorCode`s of PutRecords worth retrying: throughput, KMS throttling and internal failures, not a
+ * problem with the record or its key.
+ */
+const RETRYABLE_RECORD_CODES = new Set(['ProvisionedThroughputExceededException', 'InternalFailure', 'KMSThrottlingException']);
+
+/** Whether a record that PutRecords refused with `errorCode` (the call itself succeeded) should be sent again. */
+export function isRetryableRecordCode(errorCode: string): boolean {
+  return RETRYABLE_RECORD_CODES.has(errorCode);
+}
+
 /** A conditional write's condition did not hold (DynamoDB `ConditionalCheckFailedException`). */
 export function isConditionalCheckFailed(e: unknown): boolean {
   return (e as Error | undefined)?.name === 'ConditionalCheckFailedException';

@@ -5,6 +5,7 @@ import type { Context, KinesisStreamRecord } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
+import { CONSUMER_METRICS, DEFAULT_METRICS_NAMESPACE, METRICS_SERVICE } from '../../common/metricNames';
 import { resourcesPartition, STATUS_KIND } from '../../common/tables';
 import { lambdaContext } from '../../local/lambdaEvent';
 import { createHandler, type ConsumerHandler } from '../src/createHandler';
@@ -36,8 +37,8 @@ function build(o: { client?: DynamoDBDocumentClient; appliedWindow?: number; max
   return createHandler({
     store: new ResourceStore({ client, tableName: RESOURCES, ...(o.appliedWindow ? { appliedWindow: o.appliedWindow } : {}) }),
     status: new StatusRecorder({ client, tableName: STATUS }),
-    logger: new Logger({ serviceName: 'consumer', logLevel: 'SILENT' }),
-    metrics: new Metrics({ namespace: 'ResourceGateway', serviceName: 'consumer' }),
+    logger: new Logger({ serviceName: METRICS_SERVICE.consumer, logLevel: 'SILENT' }),
+    metrics: new Metrics({ namespace: DEFAULT_METRICS_NAMESPACE, serviceName: METRICS_SERVICE.consumer }),
     ...(o.maxInFlight ? { maxInFlight: o.maxInFlight } : {}),
   });
 }
@@ -300,8 +301,8 @@ describe('conditional writes that fail', () => {
 
 describe('copies of an operation in one batch', () => {
   it.each([
-    ['a failed operation counts as failed again, not as a duplicate', (ops: ReturnType<typeof operations>) => ops.patch('missing', { a: 1 }), { RecordsFailed: [2], DuplicatesSkipped: [0] }],
-    ['an applied operation counts as a duplicate', (ops: ReturnType<typeof operations>) => ops.create('r1', { a: 1 }), { RecordsProcessed: [1], DuplicatesSkipped: [1] }],
+    ['a failed operation counts as failed again, not as a duplicate', (ops: ReturnType<typeof operations>) => ops.patch('missing', { a: 1 }), { [CONSUMER_METRICS.failed]: [2], [CONSUMER_METRICS.duplicates]: [0] }],
+    ['an applied operation counts as a duplicate', (ops: ReturnType<typeof operations>) => ops.create('r1', { a: 1 }), { [CONSUMER_METRICS.processed]: [1], [CONSUMER_METRICS.duplicates]: [1] }],
   ])('the copy of %s', async (_name, make, counts) => {
     const op = make(operations(scope()));
     const res = await build()(kinesisEvent(operationRecord(op), operationRecord(op)));

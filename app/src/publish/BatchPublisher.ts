@@ -3,7 +3,7 @@ import type { RetryConfig } from '../config';
 import { GroupCommit, RetriesExhaustedError } from './GroupCommit';
 import { StreamUnavailableError } from '../errors';
 import type { Logger } from '../logger';
-import { isResourceNotFound, isRetryableAwsError } from '../../../common/awsErrors';
+import { isResourceNotFound, isRetryableAwsError, isRetryableRecordCode } from '../../../common/awsErrors';
 import { ThrottledLog } from '../throttledLog';
 import type { AcknowledgedRecord, OutgoingRecord, Publisher } from './Publisher';
 
@@ -25,9 +25,6 @@ export interface BatchPublisherOptions {
   onBatch?(info: { items: number; durationMs: number }): void;
   onRetry?(info: { attempt: number; delayMs: number; error: Error; items: number }): void;
 }
-
-/** Per-record `ErrorCode`s of PutRecords worth retrying: throughput and internal failures, not a key problem. */
-const RETRYABLE_RECORD_CODES = new Set(['ProvisionedThroughputExceededException', 'InternalFailure', 'KMSThrottlingException']);
 
 class RecordFailedError extends Error {
   override readonly name = 'RecordFailedError';
@@ -72,7 +69,7 @@ export class BatchPublisher implements Publisher {
         );
         return (res.Records ?? []).map((r) =>
           r.ErrorCode
-            ? { ok: false as const, retryable: RETRYABLE_RECORD_CODES.has(r.ErrorCode), error: new RecordFailedError(r.ErrorCode, r.ErrorMessage ?? '') }
+            ? { ok: false as const, retryable: isRetryableRecordCode(r.ErrorCode), error: new RecordFailedError(r.ErrorCode, r.ErrorMessage ?? '') }
             : { ok: true as const, value: { shardId: r.ShardId!, sequenceNumber: r.SequenceNumber! } },
         );
       },
