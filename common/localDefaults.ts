@@ -8,6 +8,7 @@ export const LOCAL_DEFAULTS = {
   streamName: 'resources-operations',
   shardCount: 1,
   statusTableName: 'operation-status',
+  idempotencyTableName: 'idempotency-keys',
   resourcesTableName: 'resources',
   /** State of the local stack (emulators, spool, checkpoints, field key), relative to the working directory. */
   dataDir: '.data',

@@ -1,29 +1,33 @@
 /**
- * Key schemas of the two DynamoDB tables, shared by the infrastructure, the local stack and the code that
+ * Key schemas of the three DynamoDB tables, shared by the infrastructure, the local stack and the code that
  * reads and writes them.
  */
 
 /**
- * Status table: items told apart by the sort key `kind` ({@link STATUS_KIND}). The partition key attribute is
- * named `requestId` (the key schema that infra and the local stack create), and it holds:
- * - for `accepted` and `outcome` items: the operation's requestId (a UUID);
- * - for `idempotency` items: `idem#{sha256(sub)}#{Idempotency-Key}` (never a UUID, so it cannot meet an
- *   operation's items); the operation's requestId is then the item's `operationRequestId`.
+ * Status table: an operation's items, keyed by its requestId and told apart by the sort key `kind`
+ * ({@link STATUS_KIND}).
  */
 export const STATUS_TABLE_KEY = { partitionKey: 'requestId', sortKey: 'kind' } as const;
 
 /**
- * Values of the status table's sort key, all three kinds together:
+ * Values of the status table's sort key:
  * - `accepted`: written by the gateway before its 202, in batches (BatchWriteItem cannot carry a condition);
- * - `outcome`: written by the consumer with `attribute_not_exists`, so the first outcome wins;
- * - `idempotency`: the gateway's record of an `Idempotency-Key` (app/src/idempotency/IdempotencyStore.ts).
+ * - `outcome`: written by the consumer with `attribute_not_exists`, so the first outcome wins.
  * Separate `accepted` and `outcome` items make "states only move forward" structural: a late or retried
  * acceptance write can never overwrite an outcome, whatever order the writes land in. A read queries both and
  * the outcome wins.
  */
-export const STATUS_KIND = { accepted: 'accepted', outcome: 'outcome', idempotency: 'idempotency' } as const;
-/** A kind of an operation's status item (an idempotency item is not one). */
-export type OperationStatusKind = typeof STATUS_KIND.accepted | typeof STATUS_KIND.outcome;
+export const STATUS_KIND = { accepted: 'accepted', outcome: 'outcome' } as const;
+/** A kind of an operation's status item. */
+export type OperationStatusKind = (typeof STATUS_KIND)[keyof typeof STATUS_KIND];
+
+/**
+ * Idempotency table of the gateway (app/src/idempotency/IdempotencyStore.ts): one item per caller and
+ * `Idempotency-Key`, keyed by `scopedKey`, which holds `{sha256(sub)}#{Idempotency-Key}` (a key is the caller's
+ * own: two callers may use the same one). Its own table, not the status table: it is keyed by another id, lives
+ * 24 hours rather than the status retention, and only the gateway uses it.
+ */
+export const IDEMPOTENCY_TABLE_KEY = { partitionKey: 'scopedKey' } as const;
 
 /** Resources table of the consumer stub: one item per resource. */
 export const RESOURCES_TABLE_KEY = { partitionKey: 'pk', sortKey: 'resourceId' } as const;

@@ -1,6 +1,6 @@
 import { CreateTableCommand, DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { isResourceNotFound } from '../common/awsErrors';
-import { RESOURCES_TABLE_KEY, STATUS_TABLE_KEY } from '../common/tables';
+import { IDEMPOTENCY_TABLE_KEY, RESOURCES_TABLE_KEY, STATUS_TABLE_KEY } from '../common/tables';
 import { waitUntilActive } from '../common/waitUntilActive';
 
 export { ensureStream } from '../app/src/publish/ensureStream';
@@ -16,27 +16,27 @@ async function ensureTable(dynamo: DynamoDBClient, input: ConstructorParameters<
   await waitUntilActive(status, { what: `table ${input.TableName}` });
 }
 
-/** A pay-per-request table keyed by two string attributes, as both of ours are (infra's tables are checked against it). */
-export function tableInput(name: string, key: { partitionKey: string; sortKey: string }) {
+/** A pay-per-request table keyed by string attributes, as all of ours are (infra's tables are checked against it). */
+export function tableInput(name: string, key: { partitionKey: string; sortKey?: string }) {
+  const attributes = key.sortKey ? [key.partitionKey, key.sortKey] : [key.partitionKey];
   return {
     TableName: name,
     BillingMode: 'PAY_PER_REQUEST' as const,
-    AttributeDefinitions: [
-      { AttributeName: key.partitionKey, AttributeType: 'S' as const },
-      { AttributeName: key.sortKey, AttributeType: 'S' as const },
-    ],
-    KeySchema: [
-      { AttributeName: key.partitionKey, KeyType: 'HASH' as const },
-      { AttributeName: key.sortKey, KeyType: 'RANGE' as const },
-    ],
+    AttributeDefinitions: attributes.map((a) => ({ AttributeName: a, AttributeType: 'S' as const })),
+    KeySchema: attributes.map((a, i) => ({ AttributeName: a, KeyType: i === 0 ? ('HASH' as const) : ('RANGE' as const) })),
   };
 }
 
-/** Creates the status and resources tables if missing. Local use only (dynalite has no UpdateTimeToLive). */
-export async function ensureTables(
-  dynamo: DynamoDBClient,
-  names: { statusTable: string; resourcesTable?: string },
-): Promise<void> {
+/** The local tables by name; each one given is created if missing. */
+export interface TableNames {
+  statusTable: string;
+  idempotencyTable?: string;
+  resourcesTable?: string;
+}
+
+/** Creates the tables named in `names` if missing. Local use only (dynalite has no UpdateTimeToLive). */
+export async function ensureTables(dynamo: DynamoDBClient, names: TableNames): Promise<void> {
   await ensureTable(dynamo, tableInput(names.statusTable, STATUS_TABLE_KEY));
+  if (names.idempotencyTable) await ensureTable(dynamo, tableInput(names.idempotencyTable, IDEMPOTENCY_TABLE_KEY));
   if (names.resourcesTable) await ensureTable(dynamo, tableInput(names.resourcesTable, RESOURCES_TABLE_KEY));
 }

@@ -24,6 +24,7 @@ const dataDir = env.DATA_DIR || LOCAL_DEFAULTS.dataDir;
 const streamName = env.KINESIS_STREAM_NAME || LOCAL_DEFAULTS.streamName;
 const shardCount = Number(env.KINESIS_SHARD_COUNT || LOCAL_DEFAULTS.shardCount);
 const statusTable = env.STATUS_TABLE_NAME || LOCAL_DEFAULTS.statusTableName;
+const idempotencyTable = env.IDEMPOTENCY_TABLE_NAME || LOCAL_DEFAULTS.idempotencyTableName;
 const resourcesTable = env.RESOURCES_TABLE_NAME || LOCAL_DEFAULTS.resourcesTableName;
 const region = env.AWS_REGION || LOCAL_DEFAULTS.region;
 const consumerOn = (env.LOCAL_CONSUMER || 'on').toLowerCase() !== 'off';
@@ -45,6 +46,7 @@ const childEnv = {
   KINESIS_CREATE_STREAM: 'true',
   DYNAMODB_ENDPOINT: dynamoEndpoint,
   STATUS_TABLE_NAME: statusTable,
+  IDEMPOTENCY_TABLE_NAME: idempotencyTable,
   RESOURCES_TABLE_NAME: resourcesTable,
   JWT_SECRET: jwtSecret,
   FIELD_ENCRYPTION_KEY_FILE: fieldKeyFile,
@@ -110,7 +112,7 @@ async function main() {
   const kinesis = createKinesisClient({ region, endpoint: kinesisEndpoint });
   const dynamo = createDynamoClient({ region, endpoint: dynamoEndpoint });
   await ensureStream(kinesis, streamName, shardCount);
-  await ensureTables(dynamo, { statusTable, resourcesTable });
+  await ensureTables(dynamo, { statusTable, idempotencyTable, resourcesTable });
 
   run('gateway', 'app/src/server.ts');
   if (consumerOn && existsSync('local/consumer.ts')) run('consumer', 'local/consumer.ts');
@@ -121,7 +123,7 @@ async function main() {
 Local stack ready.
   Gateway     http://localhost:${port}   (health: /health, readiness: /ready)
   Kinesis     ${kinesisEndpoint}   stream ${streamName} (${shardCount} shard${shardCount > 1 ? 's' : ''})
-  DynamoDB    ${dynamoEndpoint}   tables ${statusTable}, ${resourcesTable}
+  DynamoDB    ${dynamoEndpoint}   tables ${statusTable}, ${idempotencyTable}, ${resourcesTable}
   Consumer    ${consumerOn ? 'on' : 'off (LOCAL_CONSUMER=off)'}
   State       ${dataDir}/
 

@@ -66,6 +66,7 @@ const CREATED = [
   'ok   GET /health',
   'ok   GET /ready',
   'ok   POST /api/resources/smoke-business-smoke-location: 202, requestId',
+  'ok   POST /api/resources/smoke-business-smoke-location: a retry with the same Idempotency-Key replays the first answer',
   'ok   operation',
 ];
 const INVALID = 'ok   POST /api/resources/smoke-business-smoke-location: 400 for an invalid body, no operation, and a list there finds nothing of it';

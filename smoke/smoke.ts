@@ -115,19 +115,31 @@ async function checkHealth(options: SmokeOptions): Promise<void> {
   options.log('ok   GET /ready');
 }
 
-/** Creates a resource marked with `marker` and follows it to `completed`; returns its id. */
+/**
+ * Creates a resource marked with `marker` (with an `Idempotency-Key`), checks that a retry with the key replays the
+ * first answer, and follows the operation to `completed`; returns its id.
+ */
 async function checkOperation(options: SmokeOptions, marker: string): Promise<string> {
   const path = `/api/resources/${options.businessId}-${options.locationId}`;
-  const created = await call(options, 'POST', path, {
-    headers: scopeHeaders(options),
-    body: JSON.stringify({ data: { smokeRun: marker, note: 'written by npm run smoke' } }),
-  });
+  const create = () =>
+    call(options, 'POST', path, {
+      headers: { ...scopeHeaders(options), 'Idempotency-Key': marker },
+      body: JSON.stringify({ data: { smokeRun: marker, note: 'written by npm run smoke' } }),
+    });
+  const created = await create();
   expectStatus(`POST ${path}`, created, 202);
   const { requestId, id: resourceId } = (created.body?.data ?? {}) as { requestId?: string; id?: string };
   if (!requestId || !resourceId || created.headers.get('location') !== `/api/requests/${requestId}`) {
     throw new SmokeError(`POST ${path}: a 202 without a requestId, a resource id and its Location (${JSON.stringify(created.body)})`);
   }
   options.log(`ok   POST ${path}: 202, requestId ${requestId}`);
+  const retried = await create();
+  expectStatus(`POST ${path} (retried with its Idempotency-Key)`, retried, 202);
+  const again = (retried.body?.data ?? {}) as { requestId?: string; id?: string };
+  if (again.requestId !== requestId || again.id !== resourceId) {
+    throw new SmokeError(`POST ${path}: a retry with the same Idempotency-Key was accepted as another operation (${JSON.stringify(retried.body)})`);
+  }
+  options.log(`ok   POST ${path}: a retry with the same Idempotency-Key replays the first answer`);
   const outcome = await followToOutcome(options, requestId);
   if (outcome.status !== 'completed') {
     throw new SmokeError(`operation ${requestId} ended ${String(outcome.status)}: ${JSON.stringify(outcome.error ?? outcome)}`);

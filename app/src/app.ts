@@ -35,7 +35,7 @@ export interface AppDeps {
   draining?: () => boolean;
   /** Per-operation request metrics (EMF); none when omitted. */
   metrics?: Metrics;
-  /** `Idempotency-Key` records (status table); without it the header is validated, then ignored. */
+  /** `Idempotency-Key` records (the idempotency table); without it the header is validated, then ignored. */
   idempotency?: IdempotencyStore;
   /** Status reads waiting on `Prefer: wait` per task, at most. @default DEFAULT_MAX_WAITING (status/StatusWaiter.ts) */
   maxStatusWaiting?: number;

@@ -12,6 +12,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       kinesis: { streamName: 'resources-operations', shardCount: 1, createStream: false, batching: true, timeoutMs: 2000, lingerMs: 0, maxBatchRecords: 500 },
       status: { tableName: 'operation-status', retentionSeconds: 7 * 86400 },
+      idempotency: { tableName: 'idempotency-keys' },
     });
     expect(c.kinesis.endpoint).toBeUndefined();
   });
@@ -27,6 +28,7 @@ describe('loadConfig', () => {
     ['KINESIS_ENDPOINT', 'not a url'],
     ['KINESIS_CREATE_STREAM', 'maybe'],
     ['JWT_AUDIENCE', '   '],
+    ['IDEMPOTENCY_TABLE_NAME', 'no spaces allowed'],
   ])('names %s when its value %j is bad', (name, value) => {
     expect(() => loadConfig({ JWT_SECRET: SECRET, [name]: value })).toThrow(new RegExp(name));
   });

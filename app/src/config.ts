@@ -40,6 +40,10 @@ export interface Config {
     /** Status reads waiting on `Prefer: wait` per task at most; past it a read answers at once. */
     maxWaiting: number;
   };
+  idempotency: {
+    /** The table of `Idempotency-Key` records (common/tables.ts `IDEMPOTENCY_TABLE_KEY`). */
+    tableName: string;
+  };
   spool: {
     /** Directory of the durable spool used when Kinesis cannot take records. */
     dir: string;
@@ -86,6 +90,8 @@ export interface RetryConfig {
   deadlineMs: number;
 }
 
+const envTableName = v.pipe(v.string(), v.regex(/^[a-zA-Z0-9_.-]{3,255}$/, 'must be a DynamoDB table name'));
+
 const EnvSchema = v.object({
   PORT: v.optional(envInt(0, 65535), String(LOCAL_DEFAULTS.gatewayPort)),
   LOG_LEVEL: v.optional(v.pipe(v.string(), v.trim(), v.toLowerCase(), v.picklist(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`)), 'info'),
@@ -106,7 +112,8 @@ const EnvSchema = v.object({
   KINESIS_RETRY_MAX_ATTEMPTS: v.optional(envInt(1, 100), '6'),
   KINESIS_RETRY_DEADLINE_MS: v.optional(envInt(1, 120_000), '2500'),
   DYNAMODB_ENDPOINT: v.optional(envUrl),
-  STATUS_TABLE_NAME: v.optional(v.pipe(v.string(), v.regex(/^[a-zA-Z0-9_.-]{3,255}$/, 'must be a DynamoDB table name')), LOCAL_DEFAULTS.statusTableName),
+  STATUS_TABLE_NAME: v.optional(envTableName, LOCAL_DEFAULTS.statusTableName),
+  IDEMPOTENCY_TABLE_NAME: v.optional(envTableName, LOCAL_DEFAULTS.idempotencyTableName),
   STATUS_RETENTION_DAYS: v.optional(envInt(1, 3650), String(DEFAULT_STATUS_RETENTION_SECONDS / 86400)),
   STATUS_WAIT_MAX_WAITING: v.optional(envInt(0, 100_000), String(DEFAULT_MAX_WAITING)),
   DATA_DIR: v.optional(envNonEmpty, LOCAL_DEFAULTS.dataDir),
@@ -150,6 +157,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     metricsNamespace: e.METRICS_NAMESPACE,
     kinesis: kinesisConfig(e),
     status: statusConfig(e),
+    idempotency: { tableName: e.IDEMPOTENCY_TABLE_NAME },
     spool: spoolConfig(e),
     fieldEncryption: fieldEncryptionConfig(e),
     auth: authConfig(e),

@@ -98,7 +98,7 @@ export class StreamUnavailableError extends RetryLaterError {
   readonly code = 'STREAM_UNAVAILABLE';
 }
 
-/** The status table (status reads, `Idempotency-Key` records) does not answer now. */
+/** The status table (a status read) or the idempotency table (an `Idempotency-Key`) does not answer now. */
 export class StoreUnavailableError extends RetryLaterError {
   override readonly name = 'StoreUnavailableError';
   readonly code = 'STORE_UNAVAILABLE';

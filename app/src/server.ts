@@ -5,6 +5,7 @@ import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import { createDynamoClient, createKinesisClient } from '../../common/awsClients';
 import { ConfigError } from '../../common/ConfigError';
 import { keyringFor } from '../../common/fieldEncryption/keyrings';
+import { METRICS_SERVICE } from '../../common/metricNames';
 import { HTTP_DRAIN_MS } from '../../common/shutdownBudget';
 import { TIMED_OUT, withTimeout } from '../../common/withTimeout';
 import { MAX_RECORD_BYTES } from '../../contract/operation';
@@ -81,7 +82,7 @@ function createStores(config: Config, dynamo: DynamoDBDocumentClient) {
     statusStore: new StatusStore({ dynamo, tableName: config.status.tableName, batching: k.batching, maxInFlight: k.maxInFlight * 2, retry: k.retry }),
     // The lease must outlast the longest a first attempt can still be publishing (retries until the deadline, a
     // call in flight, the status wait), or a retry takes it over and publishes the same operation while it runs.
-    idempotency: new IdempotencyStore({ dynamo, tableName: config.status.tableName, leaseMs: Math.max(30_000, k.retry.deadlineMs + 2 * k.timeoutMs + 5_000) }),
+    idempotency: new IdempotencyStore({ dynamo, tableName: config.idempotency.tableName, leaseMs: Math.max(30_000, k.retry.deadlineMs + 2 * k.timeoutMs + 5_000) }),
     prepareRecord: fe.sensitiveFields.length > 0 ? createFieldEncryptor({ sensitiveFields: fe.sensitiveFields, keyring: keyringFor(fe) }) : undefined,
     verifyToken: createTokenVerifier({ ...config.auth, cacheSize: config.auth.tokenCacheSize }),
   };
@@ -170,13 +171,13 @@ function stopOnSignals(r: Running, life: Lifecycle): void {
 /** The gateway's entry: config -> real clients -> createApp -> serve; SIGTERM drains. */
 async function main() {
   const config = loadConfigOrExit();
-  const logger = createLogger({ level: config.logLevel, bindings: { service: 'gateway' } });
+  const logger = createLogger({ level: config.logLevel, bindings: { service: METRICS_SERVICE.gateway } });
   const { kinesis, dynamo } = createClients(config);
   if (config.kinesis.createStream) {
     await ensureStream(kinesis, config.kinesis.streamName, config.kinesis.shardCount);
     logger.info('stream ready', { stream: config.kinesis.streamName });
   }
-  const metrics = new Metrics({ namespace: config.metricsNamespace, defaultDimensions: { service: 'gateway' } });
+  const metrics = new Metrics({ namespace: config.metricsNamespace, defaultDimensions: { service: METRICS_SERVICE.gateway } });
   const publishing = await createPublisher({ kinesis, kinesisConfig: config.kinesis, spoolConfig: config.spool, logger, metrics });
   const stopMetrics = reportMetrics(metrics, publishing.spooling);
   const stores = createStores(config, dynamo);

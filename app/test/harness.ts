@@ -53,6 +53,7 @@ export interface Harness {
   dynamo: DynamoDBDocumentClient;
   streamName: string;
   statusTable: string;
+  idempotencyTable: string;
   resourcesTable: string;
   logs: string[];
   logger: Logger;
@@ -96,11 +97,12 @@ export async function startHarness(): Promise<Harness> {
   const suffix = `${process.pid}-${++counter}`;
   const streamName = `ops-${suffix}`;
   const statusTable = `status-${suffix}`;
+  const idempotencyTable = `idempotency-${suffix}`;
   const resourcesTable = `resources-${suffix}`;
   const kinesis = createKinesisClient({ region: REGION, endpoint: emulators.kinesisEndpoint, maxAttempts: 1 });
   const dynamo = createDynamoClient({ region: REGION, endpoint: emulators.dynamoEndpoint, maxAttempts: 1 });
   await ensureStream(kinesis, streamName, 2);
-  await ensureTables(dynamo, { statusTable, resourcesTable });
+  await ensureTables(dynamo, { statusTable, idempotencyTable, resourcesTable });
   const logs: string[] = [];
   const logger = createLogger({ level: 'debug', sink: (l) => logs.push(l) });
   const statusStore = new StatusStore({ dynamo, tableName: statusTable, retry: FAST_RETRY });
@@ -111,6 +113,7 @@ export async function startHarness(): Promise<Harness> {
     dynamo,
     streamName,
     statusTable,
+    idempotencyTable,
     resourcesTable,
     logs,
     logger,

@@ -4,6 +4,7 @@ import { BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, type DynamoDB
 import type { KinesisStreamRecord } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { recordingDynamo } from '../../common/test/recordingDynamo';
 import { CONSUMER_METRICS, DEFAULT_METRICS_NAMESPACE, METRICS_SERVICE } from '../../common/metricNames';
 import { resourcesPartition, STATUS_KIND } from '../../common/tables';
 import { encodeAggregate } from '../../contract/aggregate';
@@ -677,29 +678,6 @@ describe('observability', () => {
 });
 
 describe('the deployed role', () => {
-  const ACTION_OF: Record<string, string> = {
-    BatchGetCommand: 'dynamodb:BatchGetItem',
-    BatchWriteCommand: 'dynamodb:BatchWriteItem',
-    GetCommand: 'dynamodb:GetItem',
-    PutCommand: 'dynamodb:PutItem',
-    QueryCommand: 'dynamodb:Query',
-    UpdateCommand: 'dynamodb:UpdateItem',
-    DeleteCommand: 'dynamodb:DeleteItem',
-  };
-
-  /** Records `{table}:{action}` of every command, passing it through. */
-  function recording(inner: DynamoDBDocumentClient): { client: DynamoDBDocumentClient; used: Set<string> } {
-    const used = new Set<string>();
-    const client = {
-      send: (command: { constructor: { name: string }; input: { TableName?: string; RequestItems?: object } }) => {
-        const tables = command.input.TableName ? [command.input.TableName] : Object.keys(command.input.RequestItems ?? {});
-        for (const t of tables) used.add(`${t}:${ACTION_OF[command.constructor.name] ?? command.constructor.name}`);
-        return inner.send(command as never);
-      },
-    } as unknown as DynamoDBDocumentClient;
-    return { client, used };
-  }
-
   it('is granted every DynamoDB action the handler uses, on each table', async () => {
     const { STATUS_CONSUMER_ACTIONS } = await import('../../infra/lib/StatusTable');
     const { RESOURCES_CONSUMER_ACTIONS } = await import('../../infra/lib/ResourcesTable');
@@ -714,7 +692,7 @@ describe('the deployed role', () => {
       ops.delete('r2'),
       ops.patch('r1', { c: 3 }),
     ];
-    const { client, used } = recording(fx.dynamo);
+    const { client, used } = recordingDynamo(fx.dynamo);
     const handler = build({ client });
     const records = [...batch.map(operationRecord), kinesisRecord('not json')];
     expect((await handler(kinesisEvent(...records))).batchItemFailures).toEqual([]);

@@ -129,13 +129,14 @@ describe('GatewayService', () => {
     }
   });
 
-  it('configures the container with the stream, the table, the spool, the field key and the body budget of its memory', () => {
+  it('configures the container with the stream, the tables, the spool, the field key and the body budget of its memory', () => {
     expect(environment(template)).toEqual({
       PORT: '3000',
       LOG_LEVEL: 'info',
       AWS_REGION: 'eu-west-1',
       KINESIS_STREAM_NAME: ref(stack.operations.stream.streamName),
       STATUS_TABLE_NAME: ref(stack.status.table.tableName),
+      IDEMPOTENCY_TABLE_NAME: ref(stack.idempotency.table.tableName),
       STATUS_RETENTION_DAYS: '7',
       SPOOL_DIR,
       SPOOL_SHARED: 'true',
@@ -185,7 +186,7 @@ describe('GatewayService', () => {
     });
   });
 
-  it('lets the task role only put records, describe the stream, generate data keys and use the status table (and the spool\'s file system, below)', () => {
+  it('lets the task role only put records, describe the stream, generate data keys and use the status and idempotency tables (and the spool\'s file system, below)', () => {
     const disk = synthGatewayStack({ spoolVolume: 'ephemeral' });
     const statements = roleStatements(disk.template, logicalId(disk.template, 'AWS::IAM::Role', 'GatewayTaskRole'));
     expect(statements).toEqual([
@@ -201,9 +202,14 @@ describe('GatewayService', () => {
       },
       {
         Effect: 'Allow',
-        // No Scan, no batch reads, nothing on the resources table.
-        Action: ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+        // No Scan, no batch reads, no update or delete of a status, nothing on the resources table.
+        Action: ['dynamodb:BatchWriteItem', 'dynamodb:PutItem', 'dynamodb:Query'],
         Resource: ref(stack.status.table.tableArn),
+      },
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        Resource: ref(stack.idempotency.table.tableArn),
       },
     ]);
   });

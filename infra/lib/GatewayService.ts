@@ -18,6 +18,7 @@ import { bodyBudgetBytesFor } from '../../app/src/admission/BodyBudget';
 import { DEFAULT_METRICS_NAMESPACE } from '../../common/metricNames';
 import { stopTimeoutSeconds } from '../../common/shutdownBudget';
 import { GatewayNetwork, type Egress } from './GatewayNetwork';
+import { IDEMPOTENCY_GATEWAY_ACTIONS } from './IdempotencyTable';
 import { STATUS_GATEWAY_ACTIONS } from './StatusTable';
 import type { FieldEncryptionKey } from './FieldEncryptionKey';
 
@@ -56,8 +57,10 @@ export interface GatewayAuthProps {
 export interface GatewayServiceProps {
   /** The stream the gateway writes operations to; it may only put records and describe the stream. */
   readonly stream: kinesis.IStream;
-  /** The status table; the gateway reads and writes it. */
+  /** The status table; the gateway writes `accepted` items and reads statuses. */
   readonly statusTable: dynamodb.ITable;
+  /** The idempotency table; the gateway keeps `Idempotency-Key` records there. */
+  readonly idempotencyTable: dynamodb.ITable;
   /** The key of encrypted fields; the gateway may only generate data keys with it. */
   readonly fieldEncryptionKey: FieldEncryptionKey;
   /** @default - secret mode */
@@ -204,6 +207,7 @@ export class GatewayService extends Construct {
         AWS_REGION: Stack.of(this).region,
         KINESIS_STREAM_NAME: props.stream.streamName,
         STATUS_TABLE_NAME: props.statusTable.tableName,
+        IDEMPOTENCY_TABLE_NAME: props.idempotencyTable.tableName,
         STATUS_RETENTION_DAYS: String(props.statusRetentionDays ?? 7),
         SPOOL_DIR,
         // On EFS every task mounts the same directory: each spools in its own subdirectory and adopts dead tasks'.
@@ -352,6 +356,7 @@ export class GatewayService extends Construct {
     props.stream.grant(this.taskRole, 'kinesis:PutRecord', 'kinesis:PutRecords', 'kinesis:DescribeStreamSummary');
     props.stream.encryptionKey?.grant(this.taskRole, 'kms:GenerateDataKey');
     props.statusTable.grant(this.taskRole, ...STATUS_GATEWAY_ACTIONS);
+    props.idempotencyTable.grant(this.taskRole, ...IDEMPOTENCY_GATEWAY_ACTIONS);
     props.fieldEncryptionKey.grantEncrypt(this.taskRole);
   }
 }

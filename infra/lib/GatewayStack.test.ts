@@ -32,6 +32,10 @@ describe('GatewayStack', () => {
     template.hasOutput('StreamName', { Value: stack.resolve(stack.operations.stream.streamName) });
   });
 
+  it('keeps the tables\' logical ids, since a changed one replaces its table and every item in it', () => {
+    expect(Object.keys(template.findResources('AWS::DynamoDB::Table')).sort()).toEqual(['IdempotencyTable48612DF4', 'ResourcesTable26BAE828', 'StatusTable410D4755']);
+  });
+
   it('outputs an https gateway URL when a certificate is given', () => {
     const [, https] = configurations[1];
     https.template.hasOutput('GatewayUrl', {

@@ -7,6 +7,7 @@ import { FieldEncryptionKey } from './FieldEncryptionKey';
 import { DEFAULT_METRICS_NAMESPACE } from '../../common/metricNames';
 import type { Egress } from './GatewayNetwork';
 import { GatewayService, type SpoolVolume } from './GatewayService';
+import { IdempotencyTable } from './IdempotencyTable';
 import { OperationsStream } from './OperationsStream';
 import { ResourcesTable } from './ResourcesTable';
 import { StatusTable } from './StatusTable';
@@ -61,6 +62,7 @@ export interface GatewayStackProps extends StackProps {
 export class GatewayStack extends Stack {
   public readonly operations: OperationsStream;
   public readonly status: StatusTable;
+  public readonly idempotency: IdempotencyTable;
   public readonly resources: ResourcesTable;
   public readonly fieldKey: FieldEncryptionKey;
   public readonly gateway: GatewayService;
@@ -75,6 +77,7 @@ export class GatewayStack extends Stack {
       retention: Duration.hours(props.retentionHours ?? 24),
     });
     this.status = new StatusTable(this, 'Status');
+    this.idempotency = new IdempotencyTable(this, 'Idempotency');
     this.resources = new ResourcesTable(this, 'Resources');
     this.fieldKey = new FieldEncryptionKey(this, 'FieldKey');
     this.gateway = this.#buildGateway(props, metricsNamespace);
@@ -87,6 +90,7 @@ export class GatewayStack extends Stack {
     return new GatewayService(this, 'Gateway', {
       stream: this.operations.stream,
       statusTable: this.status.table,
+      idempotencyTable: this.idempotency.table,
       fieldEncryptionKey: this.fieldKey,
       auth: {
         jwksUrl: props.jwtJwksUrl,

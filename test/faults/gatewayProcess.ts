@@ -7,6 +7,7 @@ import { createDynamoClient, createKinesisClient } from '../../common/awsClients
 import { readStream, REGION, type StreamRecord } from '../../app/test/harness';
 import { startEmulators, type Emulators } from '../../local/emulators';
 import { ensureStream, ensureTables } from '../../local/provision';
+import { LOCAL_DEFAULTS } from '../../common/localDefaults';
 import { signToken } from '../../local/signToken';
 import { freePort } from '../freePort';
 import { TcpProxy } from './TcpProxy';
@@ -44,7 +45,10 @@ export async function startGatewayFixture(): Promise<GatewayFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'gateway-fault-'));
   const kinesis = createKinesisClient({ region: REGION, endpoint: emulators.kinesisEndpoint });
   await ensureStream(kinesis, STREAM, 2);
-  await ensureTables(createDynamoClient({ region: REGION, endpoint: emulators.dynamoEndpoint }), { statusTable: 'operation-status' });
+  await ensureTables(createDynamoClient({ region: REGION, endpoint: emulators.dynamoEndpoint }), {
+    statusTable: LOCAL_DEFAULTS.statusTableName,
+    idempotencyTable: LOCAL_DEFAULTS.idempotencyTableName,
+  });
   const token = await signToken(SECRET, { sub: 'fault', permissions: ['*:*:*:*'] });
   const base = `http://127.0.0.1:${port}`;
 

@@ -6,7 +6,7 @@ import { TcpProxy } from '../../../test/faults/TcpProxy';
 import { startHarness, type Harness } from '../../test/harness';
 import { IdempotencyKeyReusedError, StoreUnavailableError } from '../errors';
 import { IdempotencyKeyInUseError } from './errors';
-import { IDEMPOTENCY_KIND, IdempotencyStore, type IdempotencyStoreOptions } from './IdempotencyStore';
+import { IdempotencyStore, type IdempotencyStoreOptions } from './IdempotencyStore';
 
 let h: Harness;
 beforeAll(async () => {
@@ -17,9 +17,9 @@ afterAll(() => h.close());
 let n = 0;
 /** A fresh key per test, so tests share the table without meeting. */
 const request = (fingerprint = 'fp-1') => ({ sub: 'alice', key: `key-${++n}`, fingerprint });
-const store = (o: Partial<IdempotencyStoreOptions> = {}) => new IdempotencyStore({ dynamo: h.dynamo, tableName: h.statusTable, waitMs: 100, pollMs: 10, ...o });
+const store = (o: Partial<IdempotencyStoreOptions> = {}) => new IdempotencyStore({ dynamo: h.dynamo, tableName: h.idempotencyTable, waitMs: 100, pollMs: 10, ...o });
 const item = async (sub: string, key: string) =>
-  (await h.dynamo.send(new GetCommand({ TableName: h.statusTable, Key: { requestId: IdempotencyStore.partitionKey(sub, key), kind: IDEMPOTENCY_KIND } }))).Item;
+  (await h.dynamo.send(new GetCommand({ TableName: h.idempotencyTable, Key: { scopedKey: IdempotencyStore.scopedKey(sub, key) } }))).Item;
 
 describe('IdempotencyStore', () => {
   it('claims a new key with a pending item that expires in 24 hours', async () => {
@@ -27,11 +27,12 @@ describe('IdempotencyStore', () => {
     const req = request();
     const claim = await store({ now: () => t }).claim(req, { requestId: 'r-1', resourceId: 'x-1' });
     expect(claim).toMatchObject({ outcome: 'claimed', ids: { requestId: 'r-1', resourceId: 'x-1' } });
-    expect(await item('alice', req.key)).toMatchObject({
-      kind: 'idempotency',
+    expect(await item('alice', req.key)).toEqual({
+      scopedKey: IdempotencyStore.scopedKey('alice', req.key),
       state: 'pending',
+      owner: expect.any(String),
       fingerprint: 'fp-1',
-      operationRequestId: 'r-1',
+      requestId: 'r-1',
       resourceId: 'x-1',
       claimedAt: t,
       expiresAt: t / 1000 + 86_400,
@@ -39,7 +40,7 @@ describe('IdempotencyStore', () => {
   });
 
   it('keys by a hash of the sub, so no caller id is stored in the key', () => {
-    expect(IdempotencyStore.partitionKey('alice', 'k')).toMatch(/^idem#[0-9a-f]{64}#k$/);
+    expect(IdempotencyStore.scopedKey('alice', 'k')).toMatch(/^[0-9a-f]{64}#k$/);
   });
 
   it('replays the stored answer once completed', async () => {
@@ -143,15 +144,14 @@ describe('IdempotencyStore', () => {
     const req = request();
     await h.dynamo.send(
       new PutCommand({
-        TableName: h.statusTable,
+        TableName: h.idempotencyTable,
         Item: {
-          requestId: IdempotencyStore.partitionKey('alice', req.key),
-          kind: IDEMPOTENCY_KIND,
+          scopedKey: IdempotencyStore.scopedKey('alice', req.key),
           fingerprint: 'old',
           state: 'done',
           owner: 'o',
           claimedAt: t - 90_000_000,
-          operationRequestId: 'r-old',
+          requestId: 'r-old',
           answer: { requestId: 'r-old', timestamp: 'x' },
           expiresAt: t / 1000 - 1,
         },
@@ -226,7 +226,7 @@ describe('IdempotencyStore when the table does not answer', () => {
     });
     expect(claim).toMatchObject({ outcome: 'claimed', ids: { requestId: 'r-1' } });
     expect(pauses).toHaveLength(1);
-    expect(await item('alice', req.key)).toMatchObject({ state: 'pending', operationRequestId: 'r-1' });
+    expect(await item('alice', req.key)).toMatchObject({ state: 'pending', requestId: 'r-1' });
   });
 
   it('takes a put whose answer was lost, and whose retry found the condition false, for its own claim', async () => {

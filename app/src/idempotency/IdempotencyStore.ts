@@ -2,17 +2,14 @@ import { createHash, randomUUID } from 'node:crypto';
 import { isConditionalCheckFailed } from '../../../common/awsErrors';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { STATUS_KIND, STATUS_TABLE_KEY } from '../../../common/tables';
+import { IDEMPOTENCY_TABLE_KEY } from '../../../common/tables';
 import { IdempotencyKeyReusedError } from '../errors';
 import { retryWithin, type StoreRetry } from '../status/retryWithin';
 import { IdempotencyKeyInUseError } from './errors';
 
-/** Sort key value of an idempotency item in the status table (common/tables.ts). */
-export const IDEMPOTENCY_KIND = STATUS_KIND.idempotency;
-
 export interface IdempotencyStoreOptions {
   dynamo: DynamoDBDocumentClient;
-  /** The status table. */
+  /** The idempotency table (keyed as common/tables.ts `IDEMPOTENCY_TABLE_KEY` says). */
   tableName: string;
   /** How long a key is remembered after its first use. @default 86_400 (24 h) */
   ttlSeconds?: number;
@@ -68,15 +65,10 @@ export interface ClaimedKey {
 
 export type Claim = ClaimedKey | { outcome: 'replay'; answer: StoredAnswer };
 
-/**
- * An idempotency item. The table's partition key attribute (named `requestId` by the key schema) holds the
- * key's {@link IdempotencyStore.partitionKey}, not an operation's id; the operation's requestId is
- * `operationRequestId`.
- */
+/** An idempotency item: one caller's use of one key. */
 interface IdempotencyItem {
-  /** `idem#{sha256(sub)}#{Idempotency-Key}`. */
-  [STATUS_TABLE_KEY.partitionKey]: string;
-  [STATUS_TABLE_KEY.sortKey]: typeof IDEMPOTENCY_KIND;
+  /** {@link IdempotencyStore.scopedKey}: `{sha256(sub)}#{Idempotency-Key}`. */
+  [IDEMPOTENCY_TABLE_KEY.partitionKey]: string;
   fingerprint: string;
   state: 'pending' | 'done';
   /** Random id of the attempt holding the claim. */
@@ -84,7 +76,7 @@ interface IdempotencyItem {
   /** Epoch ms the claim was taken; 0 after a release. */
   claimedAt: number;
   /** The requestId of the operation the key is bound to (a takeover publishes it again). */
-  operationRequestId: string;
+  requestId: string;
   /** The resource id a create bound to the key generated. */
   resourceId?: string;
   answer?: StoredAnswer;
@@ -92,14 +84,14 @@ interface IdempotencyItem {
 }
 
 /** The ids a claim on `item` publishes with: the first attempt's. */
-const idsOf = (item: IdempotencyItem): AttemptIds => ({ requestId: item.operationRequestId, ...(item.resourceId ? { resourceId: item.resourceId } : {}) });
+const idsOf = (item: IdempotencyItem): AttemptIds => ({ requestId: item.requestId, ...(item.resourceId ? { resourceId: item.resourceId } : {}) });
 
 const NAMES: Record<string, string> = { '#state': 'state', '#owner': 'owner', '#answer': 'answer' };
 /** The placeholders `expressions` use: DynamoDB refuses unused ones. */
 const namesIn = (...expressions: string[]) => Object.fromEntries(Object.entries(NAMES).filter(([n]) => expressions.some((e) => e.includes(n))));
 
 /**
- * `Idempotency-Key` records in the status table. Conditional writes (no transactions, so dynalite serves too)
+ * `Idempotency-Key` records in the idempotency table. Conditional writes (no transactions, so dynalite serves too)
  * make one attempt per key win across gateway tasks:
  *
  * 1. {@link claim} puts `pending` with the request's fingerprint and ids if no live item exists. If one does:
@@ -134,9 +126,9 @@ export class IdempotencyStore {
     this.#now = o.now ?? Date.now;
   }
 
-  /** The item's partition key: the caller's `sub` hashed (bounded length, no identifiers at rest), then the key. */
-  static partitionKey(sub: string, key: string): string {
-    return `idem#${createHash('sha256').update(sub).digest('hex')}#${key}`;
+  /** The item's key: the caller's `sub` hashed (bounded length, no identifiers at rest), then the caller's key. */
+  static scopedKey(sub: string, key: string): string {
+    return `${createHash('sha256').update(sub).digest('hex')}#${key}`;
   }
 
   /**
@@ -146,24 +138,24 @@ export class IdempotencyStore {
    * @throws StoreUnavailableError the table did not answer within the retry deadline, or cannot be used
    */
   async claim(req: IdempotentRequest, ids: AttemptIds): Promise<Claim> {
-    const pk = IdempotencyStore.partitionKey(req.sub, req.key);
+    const scopedKey = IdempotencyStore.scopedKey(req.sub, req.key);
     const owner = randomUUID();
     const deadline = this.#now() + this.#waitMs;
     for (;;) {
-      if (await this.#create(pk, req, ids, owner)) return this.#claimed(pk, ids, owner);
+      if (await this.#create(scopedKey, req, ids, owner)) return this.#claimed(scopedKey, ids, owner);
       for (;;) {
-        const item = await this.#read(pk);
+        const item = await this.#read(scopedKey);
         const now = this.#now();
         // Gone or expired since the put: put again.
         if (!item || item.expiresAt <= Math.floor(now / 1000)) break;
         // This claim's own put or takeover, retried after an attempt that was applied but whose answer was lost.
-        if (item.owner === owner && item.state === 'pending') return this.#claimed(pk, idsOf(item), owner);
+        if (item.owner === owner && item.state === 'pending') return this.#claimed(scopedKey, idsOf(item), owner);
         if (item.fingerprint !== req.fingerprint) {
           throw new IdempotencyKeyReusedError('this Idempotency-Key was used with a different request in the last 24 hours');
         }
         if (item.state === 'done' && item.answer) return { outcome: 'replay', answer: item.answer };
         if (now - item.claimedAt >= this.#leaseMs) {
-          if (await this.#takeOver(pk, item.owner, owner)) return this.#claimed(pk, idsOf(item), owner);
+          if (await this.#takeOver(scopedKey, item.owner, owner)) return this.#claimed(scopedKey, idsOf(item), owner);
           continue; // another attempt took it over or finished, or this one's retried takeover was applied: look again
         }
         if (now >= deadline) throw new IdempotencyKeyInUseError('a request with this Idempotency-Key is still in progress');
@@ -173,7 +165,7 @@ export class IdempotencyStore {
     }
   }
 
-  #claimed(pk: string, ids: AttemptIds, owner: string): ClaimedKey {
+  #claimed(scopedKey: string, ids: AttemptIds, owner: string): ClaimedKey {
     return {
       outcome: 'claimed',
       ids,
@@ -181,20 +173,20 @@ export class IdempotencyStore {
       // retried write that finds the condition false needs no second look: an earlier attempt applied it, or
       // the claim is another's; either way there is nothing left to do.
       complete: (answer) =>
-        this.#update(pk, 'SET #state = :done, #answer = :answer', '#owner = :owner AND #state = :pending', {
+        this.#update(scopedKey, 'SET #state = :done, #answer = :answer', '#owner = :owner AND #state = :pending', {
           ':done': 'done',
           ':answer': answer,
           ':owner': owner,
           ':pending': 'pending',
         }),
-      release: () => this.#update(pk, 'SET claimedAt = :zero', '#owner = :owner AND #state = :pending', { ':zero': 0, ':owner': owner, ':pending': 'pending' }),
+      release: () => this.#update(scopedKey, 'SET claimedAt = :zero', '#owner = :owner AND #state = :pending', { ':zero': 0, ':owner': owner, ':pending': 'pending' }),
       discard: async () => {
         try {
           await this.#send(() =>
             this.#o.dynamo.send(
               new DeleteCommand({
                 TableName: this.#o.tableName,
-                Key: this.#key(pk),
+                Key: this.#key(scopedKey),
                 ConditionExpression: '#owner = :owner AND #state = :pending',
                 ExpressionAttributeNames: namesIn('#owner = :owner AND #state = :pending'),
                 ExpressionAttributeValues: { ':owner': owner, ':pending': 'pending' },
@@ -208,20 +200,20 @@ export class IdempotencyStore {
     };
   }
 
-  #key(pk: string) {
-    return { [STATUS_TABLE_KEY.partitionKey]: pk, [STATUS_TABLE_KEY.sortKey]: IDEMPOTENCY_KIND };
+  #key(scopedKey: string) {
+    return { [IDEMPOTENCY_TABLE_KEY.partitionKey]: scopedKey };
   }
 
   /** Puts a fresh `pending` item unless a live one exists; false when one does (this claim's own, after a retry). */
-  async #create(pk: string, req: IdempotentRequest, ids: AttemptIds, owner: string): Promise<boolean> {
+  async #create(scopedKey: string, req: IdempotentRequest, ids: AttemptIds, owner: string): Promise<boolean> {
     const now = this.#now();
     const item: IdempotencyItem = {
-      ...this.#key(pk),
+      ...this.#key(scopedKey),
       fingerprint: req.fingerprint,
       state: 'pending',
       owner,
       claimedAt: now,
-      operationRequestId: ids.requestId,
+      requestId: ids.requestId,
       ...(ids.resourceId ? { resourceId: ids.resourceId } : {}),
       expiresAt: Math.floor(now / 1000) + this.#ttlSeconds,
     };
@@ -232,7 +224,7 @@ export class IdempotencyStore {
             TableName: this.#o.tableName,
             Item: item,
             // TTL deletes lazily (within days), so an expired item still present counts as absent.
-            ConditionExpression: 'attribute_not_exists(requestId) OR expiresAt <= :nowSeconds',
+            ConditionExpression: `attribute_not_exists(${IDEMPOTENCY_TABLE_KEY.partitionKey}) OR expiresAt <= :nowSeconds`,
             ExpressionAttributeValues: { ':nowSeconds': Math.floor(now / 1000) },
           }),
         ),
@@ -248,13 +240,13 @@ export class IdempotencyStore {
    * Takes over a pending claim whose lease ran out, unless another attempt got there first; false also when a
    * retry finds this claim's own takeover applied (the caller reads the item again).
    */
-  async #takeOver(pk: string, previousOwner: string, owner: string): Promise<boolean> {
+  async #takeOver(scopedKey: string, previousOwner: string, owner: string): Promise<boolean> {
     try {
       await this.#send(() =>
         this.#o.dynamo.send(
           new UpdateCommand({
             TableName: this.#o.tableName,
-            Key: this.#key(pk),
+            Key: this.#key(scopedKey),
             UpdateExpression: 'SET #owner = :owner, claimedAt = :now',
             ConditionExpression: '#owner = :previous AND #state = :pending',
             ExpressionAttributeNames: namesIn('SET #owner', '#state'),
@@ -275,19 +267,19 @@ export class IdempotencyStore {
     return retryWithin(call, 'the idempotency store is unavailable', { retry, random, now: this.#now, sleep });
   }
 
-  async #read(pk: string): Promise<IdempotencyItem | undefined> {
-    const res = await this.#send(() => this.#o.dynamo.send(new GetCommand({ TableName: this.#o.tableName, Key: this.#key(pk), ConsistentRead: true })));
+  async #read(scopedKey: string): Promise<IdempotencyItem | undefined> {
+    const res = await this.#send(() => this.#o.dynamo.send(new GetCommand({ TableName: this.#o.tableName, Key: this.#key(scopedKey), ConsistentRead: true })));
     return res.Item as IdempotencyItem | undefined;
   }
 
   /** A conditional update; losing the condition (another attempt finished or took over) is not an error. */
-  async #update(pk: string, expression: string, condition: string, values: Record<string, unknown>): Promise<void> {
+  async #update(scopedKey: string, expression: string, condition: string, values: Record<string, unknown>): Promise<void> {
     try {
       await this.#send(() =>
         this.#o.dynamo.send(
           new UpdateCommand({
             TableName: this.#o.tableName,
-            Key: this.#key(pk),
+            Key: this.#key(scopedKey),
             UpdateExpression: expression,
             ConditionExpression: condition,
             ExpressionAttributeNames: namesIn(expression, condition),

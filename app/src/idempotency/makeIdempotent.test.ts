@@ -14,7 +14,7 @@ afterAll(() => h.close());
 
 let n = 0;
 const NOW = new Date('2026-01-01T00:00:00.000Z');
-const idempotent = () => makeIdempotent({ store: new IdempotencyStore({ dynamo: h.dynamo, tableName: h.statusTable, waitMs: 0 }), now: () => NOW });
+const idempotent = () => makeIdempotent({ store: new IdempotencyStore({ dynamo: h.dynamo, tableName: h.idempotencyTable, waitMs: 0 }), now: () => NOW });
 /** A call for a fresh key whose work records the attempts it ran with and answers `ran:<requestId>`. */
 function call(key = `k-${++n}`, fail?: Error) {
   const runs: Attempt[] = [];
@@ -63,7 +63,7 @@ describe('makeIdempotent', () => {
 
   it('answers 503 STORE_UNAVAILABLE with Retry-After when the table does not answer, without running', async () => {
     const dynamo = createDynamoClient({ region: 'us-east-1', endpoint: `http://127.0.0.1:${await freePort()}`, maxAttempts: 1 });
-    const once = makeIdempotent({ store: new IdempotencyStore({ dynamo, tableName: h.statusTable, storeRetry: { baseMs: 1, capMs: 2, deadlineMs: 20 } }) });
+    const once = makeIdempotent({ store: new IdempotencyStore({ dynamo, tableName: h.idempotencyTable, storeRetry: { baseMs: 1, capMs: 2, deadlineMs: 20 } }) });
     const c = call();
     const err = await once(c.call).catch((e: unknown) => e);
     dynamo.destroy();

@@ -174,7 +174,7 @@ export const ERROR_RESPONSES = {
     errors: [new StreamUnavailableError(''), new EncryptionUnavailableError(''), new StoreUnavailableError(''), GATEWAY_BUSY],
     when:
       `retry after \`Retry-After\` seconds (with the same \`Idempotency-Key\`, safely). ${STREAM_WHEN}; ` +
-      `\`STORE_UNAVAILABLE\`: the status table does not answer for the \`Idempotency-Key\`; \`GATEWAY_BUSY\`: ${BUSY_WHEN}.`,
+      `\`STORE_UNAVAILABLE\`: the idempotency table does not answer for the \`Idempotency-Key\`; \`GATEWAY_BUSY\`: ${BUSY_WHEN}.`,
   },
 } satisfies Record<string, { errors: DocumentedError[]; when: string }>;
 export type ErrorResponseName = keyof typeof ERROR_RESPONSES;

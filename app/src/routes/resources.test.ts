@@ -22,7 +22,7 @@ let before: number;
 beforeAll(async () => {
   h = await startHarness();
   // Wired as server.ts wires it.
-  app = h.app({ idempotency: new IdempotencyStore({ dynamo: h.dynamo, tableName: h.statusTable }) });
+  app = h.app({ idempotency: new IdempotencyStore({ dynamo: h.dynamo, tableName: h.idempotencyTable }) });
   token = await h.token(['business-123:*:appointment:*']);
 });
 afterAll(() => h.close());
@@ -360,7 +360,7 @@ describe('Idempotency-Key', () => {
       },
       close: () => kinesis.close(),
     };
-    const flakyApp = h.app({ publisher: flaky, idempotency: new IdempotencyStore({ dynamo: h.dynamo, tableName: h.statusTable }) });
+    const flakyApp = h.app({ publisher: flaky, idempotency: new IdempotencyStore({ dynamo: h.dynamo, tableName: h.idempotencyTable }) });
     const key = newKey();
     const send = () =>
       flakyApp.request(`/api/resources/${BL}`, {
