@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CONSUMER_METRICS } from '../common/metricNames';
+import { pollUntil } from '../common/pollUntil';
 import { cpuMicros } from './cpu';
 import { startChild, stopChild, tail } from './processes';
 
@@ -48,14 +48,20 @@ export async function startConsumerChild(env: Record<string, string>): Promise<C
       last = now;
     }
   });
-  const until = async (cond: () => boolean, timeoutMs: number, what: string) => {
-    const deadline = Date.now() + timeoutMs;
-    while (!cond()) {
-      if (child.exitCode !== null) throw new Error(`the consumer exited with ${child.exitCode}: ${stderr()}`);
-      if (Date.now() > deadline) throw new Error(`the consumer did not ${what} within ${timeoutMs} ms (done ${done}): ${stderr()}`);
-      await sleep(20);
-    }
-  };
+  const until = (cond: () => boolean, timeoutMs: number, what: string) =>
+    pollUntil(cond, {
+      what: `the consumer to ${what}`,
+      timeoutMs,
+      intervalMs: 20,
+      stopIf: () => {
+        if (child.exitCode !== null) throw new Error(`the consumer exited with ${child.exitCode}: ${stderr()}`);
+      },
+    }).then(
+      () => undefined,
+      (e: unknown) => {
+        throw new Error(`${(e as Error).message} (done ${done}): ${stderr()}`);
+      },
+    );
   return {
     pid: child.pid!,
     done: () => done,

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { pollUntil } from '../common/pollUntil';
 
 /**
  * Every child the bench starts, so that all of them die with it: on a normal exit, on Ctrl-C, on SIGTERM and
@@ -72,21 +72,21 @@ export async function freePort(): Promise<number> {
  * gateway refusing its configuration with exit code 78).
  */
 export async function waitForHttp(url: string, child: ChildProcess, stderrOf: () => string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw new ChildExitedError(child.exitCode, stderrOf().trim());
-    }
-    try {
+  await pollUntil(
+    async () => {
       const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
       await res.arrayBuffer();
-      if (res.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await sleep(100);
-  }
-  throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+      return res.ok;
+    },
+    {
+      what: `${url} to answer`,
+      timeoutMs,
+      intervalMs: 100,
+      stopIf: () => {
+        if (child.exitCode !== null || child.signalCode !== null) throw new ChildExitedError(child.exitCode, stderrOf().trim());
+      },
+    },
+  );
 }
 
 /** A child that exited while the bench waited for it to become ready. */

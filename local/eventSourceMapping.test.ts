@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createKinesisClient } from '../common/awsClients';
+import { pollUntil } from '../common/pollUntil';
 import { CheckpointStore } from './checkpointStore';
 import { startEmulators, type Emulators } from './emulators';
 import { EventSourceMapping, type EventSourceMappingOptions, type KinesisBatchHandler } from './eventSourceMapping';
@@ -86,12 +87,9 @@ const fail = (event: KinesisStreamEvent, index: number): KinesisStreamBatchRespo
 });
 
 /** Polls until `done` holds, about `ms` at most (counted in pauses: the clock may be fake). */
-async function until(done: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  for (let waited = 0; !(await done()); waited += 5) {
-    if (waited > ms) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+const until = async (done: () => boolean | Promise<boolean>, ms = 5000): Promise<void> => {
+  await pollUntil(done, { what: 'the condition', timeoutMs: ms, intervalMs: 5 });
+};
 
 /** The dead-letter file's entries (none if it does not exist). */
 function deadLetters(dir: string): Record<string, unknown>[] {

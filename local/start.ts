@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { createDynamoClient, createKinesisClient } from '../common/awsClients';
 import { LOCAL_DEFAULTS } from '../common/localDefaults';
+import { pollUntil } from '../common/pollUntil';
 import { TIMED_OUT, withTimeout } from '../common/withTimeout';
 import { ensureLocalFieldKey } from './fieldKey';
 import { ensureStream, ensureTables } from './provision';
@@ -92,15 +92,6 @@ async function stop(code: number): Promise<void> {
 process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
 
-async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (stopping) return;
-    if (await probe().catch(() => false)) return;
-    await sleep(100);
-  }
-  throw new Error(`${what} did not become ready within ${timeoutMs / 1000} s`);
-}
 
 async function main() {
   const emulators = run('emulators', 'local/emulatorsProcess.ts');
@@ -116,7 +107,8 @@ async function main() {
 
   run('gateway', 'app/src/server.ts');
   if (consumerOn && existsSync('local/consumer.ts')) run('consumer', 'local/consumer.ts');
-  await waitFor('the gateway', async () => (await fetch(`http://127.0.0.1:${port}/ready`)).ok);
+  // Stopping ends the wait too: the launcher is going away, and so is the gateway.
+  await pollUntil(async () => stopping || (await fetch(`http://127.0.0.1:${port}/ready`)).ok, { what: 'the gateway to be ready', timeoutMs: 60_000, intervalMs: 100 });
 
   const token = await signToken(jwtSecret, { sub: 'developer', permissions: ['business-123:*:appointment:*'], ttl: '12h', issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE });
   process.stdout.write(`

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { readStream, type Harness } from '../../app/test/harness';
+import { pollUntil } from '../../common/pollUntil';
 import { createPublisher } from '../../app/src/publish/createPublisher';
 import { ensureStream } from '../../app/src/publish/ensureStream';
 import { FullDiskFiles } from './FullDiskFiles';
@@ -15,9 +16,7 @@ import { outageKinesisConfig, useKinesisOutage } from './kinesisOutage';
  */
 const fx = useKinesisOutage('disk-full-');
 
-async function waitFor(check: () => boolean, what: string, ms = 30_000) {
-  for (const end = Date.now() + ms; !check(); await sleep(20)) if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-}
+const waitFor = (check: () => boolean, what: string, timeoutMs = 30_000) => pollUntil(check, { what, timeoutMs, intervalMs: 20 });
 
 interface Answer {
   client: number;

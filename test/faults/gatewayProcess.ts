@@ -2,12 +2,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { createDynamoClient, createKinesisClient } from '../../common/awsClients';
 import { readStream, REGION, type StreamRecord } from '../../app/test/harness';
 import { startEmulators, type Emulators } from '../../local/emulators';
 import { ensureStream, ensureTables } from '../../local/provision';
 import { LOCAL_DEFAULTS } from '../../common/localDefaults';
+import { pollUntil } from '../../common/pollUntil';
 import { signToken } from '../../local/signToken';
 import { freePort } from '../freePort';
 import { TcpProxy } from './TcpProxy';
@@ -52,14 +52,7 @@ export async function startGatewayFixture(): Promise<GatewayFixture> {
   const token = await signToken(SECRET, { sub: 'fault', permissions: ['*:*:*:*'] });
   const base = `http://127.0.0.1:${port}`;
 
-  const waitFor = async <T>(probe: () => Promise<T | undefined>, what: string): Promise<T> => {
-    for (let i = 0; i < 1200; i++) {
-      const v = await probe().catch(() => undefined);
-      if (v !== undefined) return v;
-      await sleep(50);
-    }
-    throw new Error(`timed out waiting for ${what}`);
-  };
+  const waitFor = <T>(probe: () => Promise<T | undefined>, what: string): Promise<T> => pollUntil(probe, { what, timeoutMs: 60_000, intervalMs: 50 });
 
   return {
     proxy,
