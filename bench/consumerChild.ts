@@ -59,6 +59,8 @@ export async function startConsumerChild(env: Record<string, string>): Promise<C
     }).then(
       () => undefined,
       (e: unknown) => {
+        // A timeout says how far the consumer got and what it printed; an exit (stopIf) already carries its stderr.
+        if (child.exitCode !== null) throw e;
         throw new Error(`${(e as Error).message} (done ${done}): ${stderr()}`);
       },
     );

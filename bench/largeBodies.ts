@@ -79,7 +79,7 @@ async function runWave(ctx: BenchContext, wave: Wave, token: string, env: Record
   const name = `large-${wave.concurrency}-${wave.bodyBytes}`;
   const stream = `bench-${ctx.runId}-${name}`;
   await ensureStream(ctx.kinesis, stream, ctx.shards);
-  await ensureTables(ctx.dynamo, { statusTable: `${stream}-status` });
+  await ensureTables(ctx.dynamo, { statusTable: `${stream}-status`, idempotencyTable: `${stream}-idempotency` });
   const gateway = await startGateway({
     bundle: ctx.bundle,
     logFile: join(ctx.tmpDir, `${name}.log`),
@@ -88,6 +88,7 @@ async function runWave(ctx: BenchContext, wave: Wave, token: string, env: Record
       DYNAMODB_ENDPOINT: ctx.emulators.dynamoEndpoint,
       KINESIS_STREAM_NAME: stream,
       STATUS_TABLE_NAME: `${stream}-status`,
+      IDEMPOTENCY_TABLE_NAME: `${stream}-idempotency`,
       JWT_SECRET: ctx.jwtSecret,
       LOG_LEVEL: ctx.logLevel,
       METRICS_NAMESPACE: 'ResourceGatewayBench',

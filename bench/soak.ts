@@ -74,13 +74,14 @@ export async function runSoak(ctx: BenchContext, o: { seconds: number; rate: num
   const stream = `bench-${ctx.runId}-soak`;
   const table = `${stream}-status`;
   await ensureStream(ctx.kinesis, stream, ctx.shards);
-  await ensureTables(ctx.dynamo, { statusTable: table });
+  await ensureTables(ctx.dynamo, { statusTable: table, idempotencyTable: `${stream}-idempotency` });
   const env = {
     KINESIS_ENDPOINT: ctx.emulators.kinesisEndpoint,
     DYNAMODB_ENDPOINT: ctx.emulators.dynamoEndpoint,
     KINESIS_STREAM_NAME: stream,
     KINESIS_SHARD_COUNT: String(ctx.shards),
     STATUS_TABLE_NAME: table,
+    IDEMPOTENCY_TABLE_NAME: `${stream}-idempotency`,
     JWT_SECRET: ctx.jwtSecret,
     LOG_LEVEL: ctx.logLevel,
     ...o.env,

@@ -31,6 +31,30 @@ describe('pollUntil', () => {
     await expect(done).resolves.toBe(true);
   });
 
+  it('names the last probe error when it gives up', async () => {
+    const done = pollUntil(
+      () => {
+        throw new Error('ECONNREFUSED');
+      },
+      { what: 'the server', timeoutMs: 100, intervalMs: 50 },
+    );
+    const failed = expect(done).rejects.toThrow(/waiting for the server \(last probe error: ECONNREFUSED\)/);
+    await vi.advanceTimersByTimeAsync(100);
+    await failed;
+  });
+
+  it('gives up by the clock when probes are slow, before the pauses add up', async () => {
+    const probe = vi.fn(async () => {
+      await new Promise((r) => setTimeout(r, 1000));
+      return false;
+    });
+    const done = pollUntil(probe, { what: 'a slow server', timeoutMs: 2500, intervalMs: 100 });
+    const failed = expect(done).rejects.toThrow(/timed out after 2500 ms/);
+    await vi.advanceTimersByTimeAsync(3500);
+    await failed;
+    expect(probe).toHaveBeenCalledTimes(3);
+  });
+
   it('gives up after the timeout, naming what it waited for', async () => {
     const probe = vi.fn(() => false);
     const done = pollUntil(probe, { what: 'the gateway', timeoutMs: 300, intervalMs: 100 });

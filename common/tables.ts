@@ -29,6 +29,12 @@ export type OperationStatusKind = (typeof STATUS_KIND)[keyof typeof STATUS_KIND]
  */
 export const IDEMPOTENCY_TABLE_KEY = { partitionKey: 'scopedKey' } as const;
 
+/**
+ * The TTL attribute of all three tables (epoch seconds): `expiresAt` on a status, an idempotency record and a
+ * deleted resource's tombstone.
+ */
+export const TTL_ATTRIBUTE = 'expiresAt';
+
 /** Resources table of the consumer stub: one item per resource. */
 export const RESOURCES_TABLE_KEY = { partitionKey: 'pk', sortKey: 'resourceId' } as const;
 

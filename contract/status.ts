@@ -9,8 +9,6 @@ import type { OperationName } from './operation';
 
 export type OperationStatus = 'processing' | 'completed' | 'failed';
 
-/** Name of the TTL attribute (epoch seconds). */
-export const STATUS_TTL_ATTRIBUTE = 'expiresAt';
 /** How long a status item is kept by default. */
 export const DEFAULT_STATUS_RETENTION_SECONDS = 7 * 24 * 3600;
 

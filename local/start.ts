@@ -92,7 +92,6 @@ async function stop(code: number): Promise<void> {
 process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
 
-
 async function main() {
   const emulators = run('emulators', 'local/emulatorsProcess.ts');
   await new Promise<void>((resolve, reject) => {

@@ -1,7 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type { Construct } from 'constructs';
-import { STATUS_TTL_ATTRIBUTE } from '../../contract/status';
+import { TTL_ATTRIBUTE } from '../../common/tables';
 
 export interface KeyedTableProps {
   /**
@@ -20,7 +20,7 @@ export function keyedTable(scope: Construct, key: { partitionKey: string; sortKe
   return new dynamodb.Table(scope, 'Table', {
     partitionKey: { name: key.partitionKey, type: dynamodb.AttributeType.STRING },
     ...(key.sortKey ? { sortKey: { name: key.sortKey, type: dynamodb.AttributeType.STRING } } : {}),
-    timeToLiveAttribute: STATUS_TTL_ATTRIBUTE,
+    timeToLiveAttribute: TTL_ATTRIBUTE,
     billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
     encryption: dynamodb.TableEncryption.AWS_MANAGED,
     pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { isConditionalCheckFailed } from '../../../common/awsErrors';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { IDEMPOTENCY_TABLE_KEY } from '../../../common/tables';
+import { IDEMPOTENCY_TABLE_KEY, TTL_ATTRIBUTE } from '../../../common/tables';
 import { IdempotencyKeyReusedError } from '../errors';
 import { retryWithin, type StoreRetry } from '../status/retryWithin';
 import { IdempotencyKeyInUseError } from './errors';
@@ -80,7 +80,8 @@ interface IdempotencyItem {
   /** The resource id a create bound to the key generated. */
   resourceId?: string;
   answer?: StoredAnswer;
-  expiresAt: number;
+  /** The table's TTL attribute. */
+  [TTL_ATTRIBUTE]: number;
 }
 
 /** The ids a claim on `item` publishes with: the first attempt's. */
@@ -147,7 +148,7 @@ export class IdempotencyStore {
         const item = await this.#read(scopedKey);
         const now = this.#now();
         // Gone or expired since the put: put again.
-        if (!item || item.expiresAt <= Math.floor(now / 1000)) break;
+        if (!item || item[TTL_ATTRIBUTE] <= Math.floor(now / 1000)) break;
         // This claim's own put or takeover, retried after an attempt that was applied but whose answer was lost.
         if (item.owner === owner && item.state === 'pending') return this.#claimed(scopedKey, idsOf(item), owner);
         if (item.fingerprint !== req.fingerprint) {
@@ -215,7 +216,7 @@ export class IdempotencyStore {
       claimedAt: now,
       requestId: ids.requestId,
       ...(ids.resourceId ? { resourceId: ids.resourceId } : {}),
-      expiresAt: Math.floor(now / 1000) + this.#ttlSeconds,
+      [TTL_ATTRIBUTE]: Math.floor(now / 1000) + this.#ttlSeconds,
     };
     try {
       await this.#send(() =>
@@ -224,7 +225,7 @@ export class IdempotencyStore {
             TableName: this.#o.tableName,
             Item: item,
             // TTL deletes lazily (within days), so an expired item still present counts as absent.
-            ConditionExpression: `attribute_not_exists(${IDEMPOTENCY_TABLE_KEY.partitionKey}) OR expiresAt <= :nowSeconds`,
+            ConditionExpression: `attribute_not_exists(${IDEMPOTENCY_TABLE_KEY.partitionKey}) OR ${TTL_ATTRIBUTE} <= :nowSeconds`,
             ExpressionAttributeValues: { ':nowSeconds': Math.floor(now / 1000) },
           }),
         ),
