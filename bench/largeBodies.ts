@@ -79,7 +79,9 @@ async function runWave(ctx: BenchContext, wave: Wave, token: string, env: Record
   const name = `large-${wave.concurrency}-${wave.bodyBytes}`;
   const stream = `bench-${ctx.runId}-${name}`;
   await ensureStream(ctx.kinesis, stream, ctx.shards);
-  await ensureTables(ctx.dynamo, { statusTable: `${stream}-status`, idempotencyTable: `${stream}-idempotency` });
+  const statusTable = `${stream}-status`;
+  const idempotencyTable = `${stream}-idempotency`;
+  await ensureTables(ctx.dynamo, { statusTable, idempotencyTable });
   const gateway = await startGateway({
     bundle: ctx.bundle,
     logFile: join(ctx.tmpDir, `${name}.log`),
@@ -87,8 +89,8 @@ async function runWave(ctx: BenchContext, wave: Wave, token: string, env: Record
       KINESIS_ENDPOINT: ctx.emulators.kinesisEndpoint,
       DYNAMODB_ENDPOINT: ctx.emulators.dynamoEndpoint,
       KINESIS_STREAM_NAME: stream,
-      STATUS_TABLE_NAME: `${stream}-status`,
-      IDEMPOTENCY_TABLE_NAME: `${stream}-idempotency`,
+      STATUS_TABLE_NAME: statusTable,
+      IDEMPOTENCY_TABLE_NAME: idempotencyTable,
       JWT_SECRET: ctx.jwtSecret,
       LOG_LEVEL: ctx.logLevel,
       METRICS_NAMESPACE: 'ResourceGatewayBench',

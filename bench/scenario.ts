@@ -83,6 +83,9 @@ function diff(after: Record<string, number>, before: Record<string, number>): Re
   return out;
 }
 
+/** The idempotency table of a scenario, named after its status table. */
+const idempotencyTableOf = (statusTable: string) => `${statusTable}-idempotency`;
+
 /** The gateway's environment for a fresh stream, status table and idempotency table. */
 function gatewayEnv(ctx: BenchContext, stream: string, table: string, extra: Record<string, string>): Record<string, string> {
   return {
@@ -92,7 +95,7 @@ function gatewayEnv(ctx: BenchContext, stream: string, table: string, extra: Rec
     KINESIS_SHARD_COUNT: String(ctx.shards),
     KINESIS_CREATE_STREAM: 'false',
     STATUS_TABLE_NAME: table,
-    IDEMPOTENCY_TABLE_NAME: `${table}-idempotency`,
+    IDEMPOTENCY_TABLE_NAME: idempotencyTableOf(table),
     JWT_SECRET: ctx.jwtSecret,
     LOG_LEVEL: ctx.logLevel,
     METRICS_NAMESPACE: 'ResourceGatewayBench',
@@ -123,7 +126,7 @@ export async function runScenario(ctx: BenchContext, spec: ScenarioSpec): Promis
   try {
     if (spec.kind === 'gateway') {
       await ensureStream(ctx.kinesis, stream, ctx.shards);
-      await ensureTables(ctx.dynamo, { statusTable: table, idempotencyTable: `${table}-idempotency` });
+      await ensureTables(ctx.dynamo, { statusTable: table, idempotencyTable: idempotencyTableOf(table) });
       server = await startGateway({ bundle: ctx.bundle, env, logFile, nodeArgs: spec.nodeArgs });
     } else {
       server = await startBareEcho(spec.kind === 'floor' ? { env, logFile } : undefined);

@@ -73,15 +73,16 @@ export function memoryVerdict(samples: MemorySample[], tolerance = 0.15): SoakRe
 export async function runSoak(ctx: BenchContext, o: { seconds: number; rate: number; connections: number; env?: Record<string, string> }): Promise<SoakResult> {
   const stream = `bench-${ctx.runId}-soak`;
   const table = `${stream}-status`;
+  const idempotencyTable = `${stream}-idempotency`;
   await ensureStream(ctx.kinesis, stream, ctx.shards);
-  await ensureTables(ctx.dynamo, { statusTable: table, idempotencyTable: `${stream}-idempotency` });
+  await ensureTables(ctx.dynamo, { statusTable: table, idempotencyTable });
   const env = {
     KINESIS_ENDPOINT: ctx.emulators.kinesisEndpoint,
     DYNAMODB_ENDPOINT: ctx.emulators.dynamoEndpoint,
     KINESIS_STREAM_NAME: stream,
     KINESIS_SHARD_COUNT: String(ctx.shards),
     STATUS_TABLE_NAME: table,
-    IDEMPOTENCY_TABLE_NAME: `${stream}-idempotency`,
+    IDEMPOTENCY_TABLE_NAME: idempotencyTable,
     JWT_SECRET: ctx.jwtSecret,
     LOG_LEVEL: ctx.logLevel,
     ...o.env,

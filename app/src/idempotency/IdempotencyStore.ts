@@ -84,6 +84,9 @@ interface IdempotencyItem {
   [TTL_ATTRIBUTE]: number;
 }
 
+/** A claim's put: no item yet, or only an expired one (TTL deletes lazily, within days, so it may still be there). */
+const CREATE_CONDITION = `attribute_not_exists(${IDEMPOTENCY_TABLE_KEY.partitionKey}) OR ${TTL_ATTRIBUTE} <= :nowSeconds`;
+
 /** The ids a claim on `item` publishes with: the first attempt's. */
 const idsOf = (item: IdempotencyItem): AttemptIds => ({ requestId: item.requestId, ...(item.resourceId ? { resourceId: item.resourceId } : {}) });
 
@@ -224,8 +227,7 @@ export class IdempotencyStore {
           new PutCommand({
             TableName: this.#o.tableName,
             Item: item,
-            // TTL deletes lazily (within days), so an expired item still present counts as absent.
-            ConditionExpression: `attribute_not_exists(${IDEMPOTENCY_TABLE_KEY.partitionKey}) OR ${TTL_ATTRIBUTE} <= :nowSeconds`,
+            ConditionExpression: CREATE_CONDITION,
             ExpressionAttributeValues: { ':nowSeconds': Math.floor(now / 1000) },
           }),
         ),
